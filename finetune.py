@@ -1,0 +1,136 @@
+"""Finetune, evaluate and predict with seq2seq (FLAN-T5...) and clm (GPT2, BLOOM, LLaMA...) models.
+
+Usage (one process; use the deepspeed launcher or train.sh for DeepSpeed and several GPUs):
+    python finetune.py --model_name_or_path google/flan-t5-base --train_file data/sample/train.jsonl \\
+        --validation_file data/sample/valid.jsonl --test_file data/eval/sample/source.txt \\
+        --output_dir outputs/demo --do_train --do_eval --do_predict
+    python finetune.py args.json          # the same names, as one JSON object
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import transformers
+
+from ftkit.args import ConfigurationError, parse_args, validate_args
+from ftkit.data import DataError, encode_dataset, load_dataset_file
+from ftkit.generation import generation_kwargs, write_lines
+from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
+from ftkit.training import build_trainer, log_run_setup, predict, save_run_args
+
+logger = logging.getLogger("finetune")
+
+
+def setup_logging(is_main_process: bool, transformers_level: int) -> None:
+    """Our own run summary at INFO on the main process; transformers at its --log_level."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    for name in ("finetune", "ftkit"):
+        logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
+    transformers.utils.logging.set_verbosity(transformers_level)
+
+
+def init_distributed_if_launched(use_deepspeed: bool) -> None:
+    """Join the process group before any model is built.
+
+    ZeRO-3 partitions parameters while `from_pretrained` builds them (zero.Init), which needs the world
+    size; without this, several CPU processes fail DeepSpeed's batch-size check.
+    """
+    if use_deepspeed and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import deepspeed
+
+        deepspeed.init_distributed()
+
+
+def run(argv: list[str] | None = None) -> None:
+    model_args, data_args, training_args = parse_args(argv)
+    setup_logging(training_args.should_log, training_args.get_process_log_level())
+    init_distributed_if_launched(bool(training_args.deepspeed))
+
+    config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
+    framework = validate_args(model_args, data_args, training_args, config)
+    tokenizer = load_tokenizer(
+        model_args.tokenizer_name or model_args.model_name_or_path, framework, model_args.trust_remote_code
+    )
+
+    # Read every input before anything is written, so bad data fails fast and leaves no half-made run.
+    splits = {}
+    wanted = (
+        ("train", training_args.do_train, data_args.train_file, True, data_args.max_train_samples),
+        ("eval", training_args.do_eval, data_args.validation_file, True, data_args.max_eval_samples),
+        ("predict", training_args.do_predict, data_args.test_file, False, data_args.max_predict_samples),
+    )
+    for split, wanted_split, path, require_target, limit in wanted:
+        if not wanted_split:
+            continue
+        dataset = load_dataset_file(path, require_target, limit)
+        if split == "predict" and "target" in dataset.column_names:
+            dataset = dataset.remove_columns("target")
+        with training_args.main_process_first(desc=f"tokenising {split} data"):
+            splits[split] = encode_dataset(
+                dataset,
+                framework,
+                tokenizer,
+                data_args.prompt_template,
+                data_args.max_source_length,
+                data_args.max_target_length,
+                data_args.preprocessing_num_workers,
+            )
+
+    model = load_model(
+        model_args.model_name_or_path,
+        framework,
+        config,
+        tokenizer,
+        weights_dtype(training_args.do_train, bool(training_args.deepspeed)),
+        model_args.trust_remote_code,
+    )
+    log_run_setup(training_args, model)
+    if training_args.process_index == 0:
+        save_run_args(training_args.output_dir, framework, model_args, data_args, training_args)
+
+    trainer = build_trainer(
+        model, tokenizer, training_args, framework, splits.get("train"), splits.get("eval")
+    )
+    if training_args.do_train:
+        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+        trainer.save_model()
+        trainer.log_metrics("train", result.metrics)
+        trainer.save_metrics("train", result.metrics)
+        trainer.save_state()
+    if training_args.do_eval:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+    if training_args.do_predict:
+        training_args.predict_with_generate = True
+        gen_kwargs = generation_kwargs(
+            training_args.generation_num_beams,
+            training_args.generation_max_length or data_args.max_target_length,
+        )
+        predictions = predict(trainer, splits["predict"], gen_kwargs)
+        if trainer.is_world_process_zero():
+            path = data_args.predictions_file or os.path.join(
+                training_args.output_dir, "generated_predictions.txt"
+            )
+            write_lines(path, predictions)
+            logger.info("wrote %d predictions to %s", len(predictions), path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run(argv)
+    except (ConfigurationError, DataError, ModelLoadError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
