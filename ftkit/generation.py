@@ -22,7 +22,8 @@ def generation_kwargs(num_beams: int | None, max_new_tokens: int) -> dict[str, A
 
 def decode(tokenizer: PreTrainedTokenizerBase, token_ids: np.ndarray | list[list[int]]) -> list[str]:
     """Decode generated ids (new tokens only) to one single-line string per row."""
-    token_ids = np.where(np.asarray(token_ids) == IGNORE_INDEX, tokenizer.pad_token_id, token_ids)
+    # The Trainer pads rows of different batches with IGNORE_INDEX, which is no token.
+    token_ids = [np.where(np.asarray(row) == IGNORE_INDEX, tokenizer.pad_token_id, row) for row in token_ids]
     # No clean-up: GEC text is tokenised ("a cat ."), and merging " ." into "." would change the edits.
     texts = tokenizer.batch_decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
     return [" ".join(text.splitlines()).strip() for text in texts]

@@ -31,6 +31,9 @@ class GecTrainer(Seq2SeqTrainer):
         loss, generated, labels = super().prediction_step(
             model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs
         )
+        # Seq2SeqTrainer writes the default max_length (20) into the model's generation config after each
+        # batch; generate would then warn on every later batch that max_new_tokens overrides it.
+        self.model.generation_config.max_length = None
         if generated is not None and self.framework == "clm" and self.args.predict_with_generate:
             # A decoder-only model returns prompt + continuation; with left padding every prompt
             # ends at the same column, so one slice strips them all.

@@ -124,7 +124,6 @@ def make_config(family: str, tokenizer, hidden: int, layers: int, heads: int):
             num_layers=layers,
             num_heads=heads,
             feed_forward_proj="gated-gelu",
-            tie_word_embeddings=False,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
             decoder_start_token_id=tokenizer.pad_token_id,

@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny models of each family (built once per session) and a finetune.py launcher."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+EVAL_SAMPLE = REPO / "data" / "eval" / "sample"
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+# Offline and single-threaded: a hub lookup fails at once, and two-process CPU runs do not oversubscribe.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """tiny_model(family) -> folder of a tiny random model of that family (built once per session)."""
+    from make_tiny_model import make_tiny_model
+
+    built: dict[str, Path] = {}
+
+    def get(family: str) -> Path:
+        if family not in built:
+            built[family] = make_tiny_model(
+                family, tmp_path_factory.mktemp(f"tiny-{family}"), corpus=SAMPLE / "train.jsonl"
+            )
+        return built[family]
+
+    return get
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_deepspeed(args: list[str], nproc: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run finetune.py under the deepspeed launcher on CPU; fail the test with its output if it fails."""
+    command = [
+        "deepspeed",
+        "--num_gpus",
+        str(nproc),
+        "--master_port",
+        str(free_port()),
+        str(REPO / "finetune.py"),
+        "--use_cpu",
+        *args,
+    ]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n"
+            f"{result.stderr[-6000:]}"
+        )
+    return result

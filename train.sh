@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Finetune a model with finetune.py under DeepSpeed, configured by environment variables.
+#
+#   bash train.sh                       # the demo: a tiny T5 learns the bundled sample set on CPU (minutes)
+#   MODEL_NAME=google_flan_t5_xl DATA_VER=spell_lang8 BATCH=8 MORE_PARA="--bf16" bash train.sh
+#   DRY_RUN=1 MODEL_NAME=gpt2 bash train.sh --save_total_limit 3     # print the command only
+#
+# Environment variables (default in brackets):
+#   MODEL_NAME     $CKPT_ROOT/$MODEL_NAME if that folder exists, else a local path, else a hub id
+#                  [unset: the demo, a tiny T5 built once into $OUTPUT_ROOT/cache/tiny-t5]
+#   FRAMEWORK      seq2seq | clm [derived from the model config]
+#   DATA_VER       training data $DATA_ROOT/$DATA_VER/train.jsonl (+ valid.jsonl, evaluated if present) [sample]
+#   RESULT_DIR     run folder under $OUTPUT_ROOT; checkpoints are $OUTPUT_ROOT/$RESULT_DIR/checkpoint-<step>
+#                  [<MODEL_NAME with / as _>-<DATA_VER>]
+#   BATCH          per-device batch size (train and eval) [8; demo 32]
+#   GRADIENT_ACCUMULATION_STEPS   [1]. Global batch = BATCH x GRADIENT_ACCUMULATION_STEPS x processes.
+#   TRAIN_STEPS    optimizer steps [10000; demo 1500]
+#   SAVE_STEPS     checkpoint (and validation) interval in steps [500; demo 500]
+#   LR             peak learning rate, linear decay after 5% warm-up [1e-4; demo 3e-3]
+#   MORE_PARA      extra finetune.py flags, split on spaces (e.g. "--bf16 --prompt_template flan") []
+#   CKPT_ROOT      folder of pretrained checkpoints [/checkpoints]
+#   DATA_ROOT      [<repo>/data]
+#   OUTPUT_ROOT    [<repo>/outputs]
+#   DS_CONFIG      DeepSpeed config [<repo>/ds_configs/zero2.json]
+#   NUM_GPUS       processes per node: GPUs to use [all visible GPUs; 1 on a machine without GPUs]
+#   HOSTFILE       DeepSpeed hostfile for multi-node runs (one "host slots=N" line per node) [none]
+#   MASTER_PORT    rendezvous port [29500]
+#   DRY_RUN        1: print the command and exit [0]
+# Arguments given to train.sh are passed to finetune.py after MORE_PARA, so they win.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PYTHON=${PYTHON:-python}
+
+DATA_ROOT=${DATA_ROOT:-$REPO/data}
+OUTPUT_ROOT=${OUTPUT_ROOT:-$REPO/outputs}
+CKPT_ROOT=${CKPT_ROOT:-/checkpoints}
+DATA_VER=${DATA_VER:-sample}
+DS_CONFIG=${DS_CONFIG:-$REPO/ds_configs/zero2.json}
+MASTER_PORT=${MASTER_PORT:-29500}
+GRADIENT_ACCUMULATION_STEPS=${GRADIENT_ACCUMULATION_STEPS:-1}
+DRY_RUN=${DRY_RUN:-0}
+read -r -a more_para <<< "${MORE_PARA:-}"
+
+demo=0
+if [[ -z ${MODEL_NAME:-} ]]; then
+    demo=1
+    MODEL_NAME=tiny-t5
+    model_path=$OUTPUT_ROOT/cache/tiny-t5
+    BATCH=${BATCH:-32}
+    TRAIN_STEPS=${TRAIN_STEPS:-1500}
+    SAVE_STEPS=${SAVE_STEPS:-500}
+    LR=${LR:-3e-3}
+elif [[ -d $CKPT_ROOT/$MODEL_NAME ]]; then
+    model_path=$CKPT_ROOT/$MODEL_NAME
+else
+    model_path=$MODEL_NAME   # a local folder or a hub id: finetune.py says which failed
+fi
+BATCH=${BATCH:-8}
+TRAIN_STEPS=${TRAIN_STEPS:-10000}
+SAVE_STEPS=${SAVE_STEPS:-500}
+LR=${LR:-1e-4}
+RESULT_DIR=${RESULT_DIR:-${MODEL_NAME//\//_}-$DATA_VER}
+output_dir=$OUTPUT_ROOT/$RESULT_DIR
+
+train_file=$DATA_ROOT/$DATA_VER/train.jsonl
+valid_file=$DATA_ROOT/$DATA_VER/valid.jsonl
+if [[ ! -f $train_file ]]; then
+    echo "train.sh: no training data at $train_file (DATA_VER=$DATA_VER, DATA_ROOT=$DATA_ROOT)" >&2
+    exit 2
+fi
+
+launcher=(deepspeed)
+if [[ -n ${HOSTFILE:-} ]]; then
+    launcher+=(--hostfile "$HOSTFILE")
+fi
+gpus=$("$PYTHON" -c 'import torch; print(torch.cuda.device_count())')
+cpu_para=()
+if [[ $gpus == 0 ]]; then
+    # Several CPU processes need --use_cpu, or accelerate counts one process and DeepSpeed's batch check fails.
+    cpu_para=(--use_cpu)
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+fi
+NUM_GPUS=${NUM_GPUS:-$(( gpus > 0 ? gpus : 1 ))}
+[[ -n ${HOSTFILE:-} ]] || launcher+=(--num_gpus "$NUM_GPUS")
+launcher+=(--master_port "$MASTER_PORT")
+
+args=(
+    "$REPO/finetune.py"
+    --deepspeed "$DS_CONFIG"
+    --model_name_or_path "$model_path"
+    --train_file "$train_file"
+    --output_dir "$output_dir"
+    --do_train
+    --per_device_train_batch_size "$BATCH"
+    --per_device_eval_batch_size "$BATCH"
+    --gradient_accumulation_steps "$GRADIENT_ACCUMULATION_STEPS"
+    --max_steps "$TRAIN_STEPS"
+    --save_steps "$SAVE_STEPS"
+    --learning_rate "$LR"
+    --warmup_steps 0.05
+    --logging_steps 50
+)
+if [[ -n ${FRAMEWORK:-} ]]; then
+    args+=(--framework "$FRAMEWORK")
+fi
+if [[ -f $valid_file ]]; then
+    args+=(--validation_file "$valid_file" --do_eval --eval_strategy steps --eval_steps "$SAVE_STEPS")
+fi
+if (( demo )); then
+    args+=(--do_predict --test_file "$DATA_ROOT/eval/sample/source.txt")
+fi
+cmd=("${launcher[@]}" "${args[@]}" "${cpu_para[@]}" "${more_para[@]}" "$@")
+
+if [[ $DRY_RUN == 1 ]]; then
+    printf '%q ' "${cmd[@]}"
+    echo
+    exit 0
+fi
+if (( demo )) && [[ ! -f $model_path/config.json ]]; then
+    "$PYTHON" "$REPO/scripts/make_tiny_model.py" --family t5 --out "$model_path" --hidden_size 128 \
+        --corpus "$train_file"
+fi
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-$(( demo ))}
+"${cmd[@]}"
+
+echo "checkpoints: $output_dir/checkpoint-<step>; final model: $output_dir"
+if (( demo )); then
+    echo "demo predictions: $output_dir/generated_predictions.txt; scored against data/eval/sample/gold.m2:"
+    "$PYTHON" "$REPO/m2scorer/m2scorer.py" "$output_dir/generated_predictions.txt" "$DATA_ROOT/eval/sample/gold.m2"
+fi
