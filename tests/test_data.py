@@ -59,7 +59,7 @@ def test_clm_labels_mask_exactly_the_prompt_and_end_with_eos(tiny_model, family)
         "target": ["He goes to school .", "She is happy ."],
     }
     encoded = encode_clm(batch, tokenizer, "gec", max_source_length=64, max_target_length=64)
-    for i, (source, target) in enumerate(zip(batch["source"], batch["target"])):
+    for i, (source, target) in enumerate(zip(batch["source"], batch["target"], strict=True)):
         prompt_ids = tokenizer(build_prompt(source, "gec"))["input_ids"]
         target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
         assert encoded["input_ids"][i] == prompt_ids + target_ids + [tokenizer.eos_token_id]
