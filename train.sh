@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Finetune a model with finetune.py under DeepSpeed, configured by environment variables.
 #
-#   bash train.sh                       # the demo: a tiny T5 learns the bundled sample set on CPU (minutes)
+#   bash train.sh                       # the demo: a tiny LLaMA learns the bundled sample set on CPU (minutes)
 #   MODEL_NAME=google_flan_t5_xl DATA_VER=spell_lang8 BATCH=8 MORE_PARA="--bf16" bash train.sh
 #   DRY_RUN=1 MODEL_NAME=gpt2 bash train.sh --save_total_limit 3     # print the command only
 #
 # Environment variables (default in brackets):
 #   MODEL_NAME     $CKPT_ROOT/$MODEL_NAME if that folder exists, else a local path, else a hub id
-#                  [unset: the demo, a tiny T5 built once into $OUTPUT_ROOT/cache/tiny-t5]
+#                  [unset: the demo, a tiny LLaMA built once into $OUTPUT_ROOT/cache/tiny-llama]
 #   FRAMEWORK      seq2seq | clm [derived from the model config]
 #   DATA_VER       training data $DATA_ROOT/$DATA_VER/train.jsonl (+ valid.jsonl, evaluated if present) [sample]
 #   RESULT_DIR     run folder under $OUTPUT_ROOT; checkpoints are $OUTPUT_ROOT/$RESULT_DIR/checkpoint-<step>
@@ -45,8 +45,8 @@ read -r -a more_para <<< "${MORE_PARA:-}"
 demo=0
 if [[ -z ${MODEL_NAME:-} ]]; then
     demo=1
-    MODEL_NAME=tiny-t5
-    model_path=$OUTPUT_ROOT/cache/tiny-t5
+    MODEL_NAME=tiny-llama
+    model_path=$OUTPUT_ROOT/cache/tiny-llama
     BATCH=${BATCH:-32}
     TRAIN_STEPS=${TRAIN_STEPS:-1500}
     SAVE_STEPS=${SAVE_STEPS:-500}
@@ -118,7 +118,7 @@ if [[ $DRY_RUN == 1 ]]; then
     exit 0
 fi
 if (( demo )) && [[ ! -f $model_path/config.json ]]; then
-    "$PYTHON" "$REPO/scripts/make_tiny_model.py" --family t5 --out "$model_path" --hidden_size 128 \
+    "$PYTHON" "$REPO/scripts/make_tiny_model.py" --family llama --out "$model_path" --hidden_size 128 \
         --corpus "$train_file"
 fi
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-$(( demo ))}
