@@ -29,8 +29,19 @@ def fails_cleanly(argv, run_dir, capsys, *messages):
 
 
 def train_args(model, train_file, run_dir, *extra):
-    return ["--model_name_or_path", str(model), "--train_file", str(train_file), "--output_dir", str(run_dir),
-            "--do_train", "--max_steps", "2", "--use_cpu", *extra]
+    return [
+        "--model_name_or_path",
+        str(model),
+        "--train_file",
+        str(train_file),
+        "--output_dir",
+        str(run_dir),
+        "--do_train",
+        "--max_steps",
+        "2",
+        "--use_cpu",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -48,32 +59,59 @@ def test_bad_training_file(tiny_model, tmp_path, run_dir, capsys, content, messa
 
 
 def test_missing_model_path(tmp_path, run_dir, capsys):
-    fails_cleanly(train_args(tmp_path / "no-such-model", SAMPLE / "train.jsonl", run_dir), run_dir, capsys,
-                  "no-such-model does not exist")
+    fails_cleanly(
+        train_args(tmp_path / "no-such-model", SAMPLE / "train.jsonl", run_dir),
+        run_dir,
+        capsys,
+        "no-such-model does not exist",
+    )
 
 
 def test_framework_contradicting_the_model(tiny_model, run_dir, capsys):
-    fails_cleanly(train_args(tiny_model("t5"), SAMPLE / "train.jsonl", run_dir, "--framework", "clm"), run_dir,
-                  capsys, "--framework clm contradicts the model", "Pass --framework seq2seq")
+    fails_cleanly(
+        train_args(tiny_model("t5"), SAMPLE / "train.jsonl", run_dir, "--framework", "clm"),
+        run_dir,
+        capsys,
+        "--framework clm contradicts the model",
+        "Pass --framework seq2seq",
+    )
 
 
 def test_fp16_with_t5_explains_the_overflow(tiny_model, run_dir, capsys):
-    fails_cleanly(train_args(tiny_model("t5"), SAMPLE / "train.jsonl", run_dir, "--fp16"), run_dir, capsys,
-                  "overflow fp16", "Use --bf16")
+    fails_cleanly(
+        train_args(tiny_model("t5"), SAMPLE / "train.jsonl", run_dir, "--fp16"),
+        run_dir,
+        capsys,
+        "overflow fp16",
+        "Use --bf16",
+    )
 
 
 def test_run_records_arguments_and_reports_to_tensorboard_and_wandb(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     run = tmp_path / "run"
-    argv = train_args(tiny_model("gpt2"), SAMPLE / "train.jsonl", run, "--max_train_samples", "16",
-                      "--logging_steps", "1", "--report_to", "all", "--framework", "clm")
+    argv = train_args(
+        tiny_model("gpt2"),
+        SAMPLE / "train.jsonl",
+        run,
+        "--max_train_samples",
+        "16",
+        "--logging_steps",
+        "1",
+        "--report_to",
+        "all",
+        "--framework",
+        "clm",
+    )
     assert finetune.main(argv) == 0
 
     recorded = json.loads((run / "run_args.json").read_text())
     assert recorded["framework"] == "clm"
     assert recorded["model_name_or_path"] == str(tiny_model("gpt2"))
     assert recorded["max_steps"] == 2 and recorded["prompt_template"] == "gec"
-    events = [name for _, _, files in os.walk(run) for name in files if name.startswith("events.out.tfevents")]
+    events = [
+        name for _, _, files in os.walk(run) for name in files if name.startswith("events.out.tfevents")
+    ]
     assert events, "no tensorboard event file"
     assert list((tmp_path / "wandb").glob("offline-run-*")), "no offline wandb run"

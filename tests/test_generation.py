@@ -3,9 +3,9 @@ writes one prediction per input, in input order."""
 
 import pytest
 import torch
-from conftest import EVAL_SAMPLE
 
 import finetune
+from conftest import EVAL_SAMPLE
 from ftkit.data import PaddingCollator, encode_clm, encode_seq2seq
 from ftkit.generation import decode, generation_kwargs
 from ftkit.modeling import load_config, load_model, load_tokenizer

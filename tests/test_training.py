@@ -22,8 +22,9 @@ def fixed_batch_loss(path, framework):
     """Loss of the model in `path` on the first 16 training examples (which every run trains on)."""
     tokenizer = load_tokenizer(str(path), framework)
     model = load_model(str(path), framework, load_config(str(path)), tokenizer, dtype=torch.float32).eval()
-    dataset = encode_dataset(load_dataset_file(SAMPLE / "train.jsonl", True, 16), framework, tokenizer, "gec",
-                             256, 256)
+    dataset = encode_dataset(
+        load_dataset_file(SAMPLE / "train.jsonl", True, 16), framework, tokenizer, "gec", 256, 256
+    )
     batch = PaddingCollator(tokenizer)([dict(row) for row in dataset])
     with torch.no_grad():
         return model(**batch).loss.item()
@@ -34,12 +35,33 @@ def weights(path):
 
 
 def train(tiny_path, output_dir, config, nproc=1, extra=()):
-    return run_deepspeed([
-        "--deepspeed", str(REPO / "ds_configs" / config), "--model_name_or_path", str(tiny_path),
-        "--train_file", str(SAMPLE / "train.jsonl"), "--max_train_samples", "64", "--output_dir",
-        str(output_dir), "--do_train", "--max_steps", "8", "--per_device_train_batch_size", "8",
-        "--learning_rate", "2e-3", "--logging_steps", "1", "--save_strategy", "no", *extra,
-    ], nproc=nproc)
+    return run_deepspeed(
+        [
+            "--deepspeed",
+            str(REPO / "ds_configs" / config),
+            "--model_name_or_path",
+            str(tiny_path),
+            "--train_file",
+            str(SAMPLE / "train.jsonl"),
+            "--max_train_samples",
+            "64",
+            "--output_dir",
+            str(output_dir),
+            "--do_train",
+            "--max_steps",
+            "8",
+            "--per_device_train_batch_size",
+            "8",
+            "--learning_rate",
+            "2e-3",
+            "--logging_steps",
+            "1",
+            "--save_strategy",
+            "no",
+            *extra,
+        ],
+        nproc=nproc,
+    )
 
 
 def assert_learned(tiny_path, output_dir, framework):
@@ -75,9 +97,21 @@ def test_zero3_two_processes_trains_and_predicts_in_order(tiny_model, tmp_path):
     sources = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()[:11]
     test_file = tmp_path / "test.txt"
     test_file.write_text("".join(s + "\n" for s in sources), encoding="utf-8")
-    result = train(tiny_model("t5"), tmp_path, "zero3.json", nproc=2, extra=[
-        "--do_predict", "--test_file", str(test_file), "--per_device_eval_batch_size", "4",
-        "--generation_max_length", "8"])
+    result = train(
+        tiny_model("t5"),
+        tmp_path,
+        "zero3.json",
+        nproc=2,
+        extra=[
+            "--do_predict",
+            "--test_file",
+            str(test_file),
+            "--per_device_eval_batch_size",
+            "4",
+            "--generation_max_length",
+            "8",
+        ],
+    )
     assert "global batch = 8 x 1 x 2 = 16" in result.stdout
     assert_learned(tiny_model("t5"), tmp_path, "seq2seq")
     # 11 inputs over 2 processes x 4 per batch: the last batch is padded with repeats, which must go.
@@ -93,8 +127,12 @@ def test_resume_continues_from_the_saved_step_with_the_same_losses(tiny_model, t
     # A run killed after step 4 leaves what the full run left at step 4.
     interrupted = tmp_path / "interrupted"
     shutil.copytree(tmp_path / "full" / "checkpoint-4", interrupted / "checkpoint-4")
-    train(tiny_model("llama"), interrupted, "zero2.json",
-          extra=extra + ["--resume_from_checkpoint", str(interrupted / "checkpoint-4")])
+    train(
+        tiny_model("llama"),
+        interrupted,
+        "zero2.json",
+        extra=extra + ["--resume_from_checkpoint", str(interrupted / "checkpoint-4")],
+    )
     resumed = json.loads((interrupted / "trainer_state.json").read_text())["log_history"]
 
     losses = {row["step"]: row["loss"] for row in full if "loss" in row}
