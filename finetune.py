@@ -88,7 +88,9 @@ def run(argv: list[str] | None = None) -> None:
         framework,
         config,
         tokenizer,
-        weights_dtype(training_args.do_train, bool(training_args.deepspeed)),
+        weights_dtype(
+            training_args.do_train, bool(training_args.deepspeed), training_args.bf16, training_args.fp16
+        ),
         model_args.trust_remote_code,
     )
     log_run_setup(training_args, model)
@@ -109,7 +111,6 @@ def run(argv: list[str] | None = None) -> None:
         trainer.log_metrics("eval", metrics)
         trainer.save_metrics("eval", metrics)
     if training_args.do_predict:
-        training_args.predict_with_generate = True
         gen_kwargs = generation_kwargs(
             training_args.generation_num_beams,
             training_args.generation_max_length or data_args.max_target_length,

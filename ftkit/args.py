@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,17 +122,6 @@ def validate_args(
             "pretrained in bfloat16 and their activations overflow fp16 (losses become inf/NaN). "
             "Use --bf16 (Ampere or newer GPUs) or full fp32 (no precision flag)."
         )
-    for flag, path in (
-        ("--train_file", data_args.train_file),
-        ("--validation_file", data_args.validation_file),
-    ):
-        if path is None:
-            continue
-        if not path.endswith(".jsonl"):
-            raise ConfigurationError(
-                f"{flag} {path}: training and validation data must be JSONL (.jsonl) "
-                'with "source" and "target" on every line.'
-            )
     wanted = (
         ("--do_train", training_args.do_train, "--train_file", data_args.train_file),
         ("--do_eval", training_args.do_eval, "--validation_file", data_args.validation_file),
@@ -144,4 +134,12 @@ def validate_args(
             raise ConfigurationError(f"{flag} {path}: no such file.")
     if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
         raise ConfigurationError("nothing to do: pass at least one of --do_train, --do_eval, --do_predict.")
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched != training_args.world_size:
+        raise ConfigurationError(
+            f"{launched} processes were launched but the Trainer sees {training_args.world_size}: on a "
+            "machine without GPUs, pass --use_cpu so every process joins the run."
+        )
+    # Prediction means generation; evaluation without metrics still computes the loss only.
+    training_args.predict_with_generate = training_args.predict_with_generate or training_args.do_predict
     return inferred

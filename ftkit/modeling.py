@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import torch
@@ -30,11 +29,8 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
     Raises:
         ModelLoadError: the path does not exist, or the id cannot be resolved (no network, private repo...).
     """
-    looks_like_path = (
-        name_or_path.startswith((".", "/", "~"))
-        or os.sep in name_or_path.strip("/").split("/", 1)[-1]
-        or name_or_path.count("/") > 1
-    )
+    # Hub ids are "name" or "org/name"; anything else is meant as a local folder.
+    looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
     if looks_like_path and not Path(name_or_path).expanduser().exists():
         raise ModelLoadError(
             f"model path {name_or_path} does not exist. Pass a folder written by save_pretrained "
@@ -66,14 +62,17 @@ def load_tokenizer(
     return tokenizer
 
 
-def weights_dtype(training: bool, deepspeed: bool) -> torch.dtype | str:
+def weights_dtype(training: bool, deepspeed: bool, bf16: bool, fp16: bool) -> torch.dtype | str:
     """The dtype to load weights in.
 
-    The plain Trainer's mixed precision (autocast) needs fp32 weights to update; DeepSpeed keeps its own
-    fp32 master copy and casts the model itself, and inference needs no master copy: both load the
-    checkpoint's own dtype, so a bf16 checkpoint is never upcast in CPU memory.
+    Training with the plain Trainer needs fp32 weights (autocast computes in 16 bits, the optimizer
+    updates fp32). DeepSpeed keeps its own fp32 master copy and casts the model itself, so it loads the
+    checkpoint's own dtype ("auto"): a bf16 checkpoint is never upcast in CPU memory. Prediction loads
+    the requested 16-bit dtype directly.
     """
-    return torch.float32 if training and not deepspeed else "auto"
+    if training:
+        return "auto" if deepspeed else torch.float32
+    return torch.bfloat16 if bf16 else torch.float16 if fp16 else "auto"
 
 
 def load_model(
