@@ -24,7 +24,7 @@
 #   DS_CONFIG      DeepSpeed config [<repo>/ds_configs/zero2.json]
 #   NUM_GPUS       processes per node: GPUs to use [all visible GPUs; 1 on a machine without GPUs]
 #   HOSTFILE       DeepSpeed hostfile for multi-node runs (one "host slots=N" line per node) [none]
-#   MASTER_PORT    rendezvous port [29500]
+#   MASTER_PORT    rendezvous port [a free port]
 #   DRY_RUN        1: print the command and exit [0]
 # Arguments given to train.sh are passed to finetune.py after MORE_PARA, so they win.
 set -euo pipefail
@@ -37,7 +37,8 @@ OUTPUT_ROOT=${OUTPUT_ROOT:-$REPO/outputs}
 CKPT_ROOT=${CKPT_ROOT:-/checkpoints}
 DATA_VER=${DATA_VER:-sample}
 DS_CONFIG=${DS_CONFIG:-$REPO/ds_configs/zero2.json}
-MASTER_PORT=${MASTER_PORT:-29500}
+# A free port, so two runs on one machine do not collide on the launcher's fixed default.
+MASTER_PORT=${MASTER_PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')}
 GRADIENT_ACCUMULATION_STEPS=${GRADIENT_ACCUMULATION_STEPS:-1}
 DRY_RUN=${DRY_RUN:-0}
 read -r -a more_para <<< "${MORE_PARA:-}"
