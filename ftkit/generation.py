@@ -1,23 +1,74 @@
-"""Generation settings and decoding, shared by --do_predict and the interactive tool."""
+"""Generation settings and decoding, shared by --do_predict and the interactive tool.
+
+`GenerationSettings` is the one definition of how we decode: `finetune.py --do_predict` (through
+`generation_kwargs`) and `interactive_generate.py` both build their `model.generate` arguments from it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from transformers import PreTrainedTokenizerBase
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria, TextStreamer
 
 from ftkit.data import IGNORE_INDEX
 
 
-def generation_kwargs(num_beams: int | None, max_new_tokens: int) -> dict[str, Any]:
-    """Keyword arguments for `model.generate`: deterministic search, bounded in new tokens.
+@dataclass
+class GenerationSettings:
+    """How to decode. The defaults are deterministic: greedy search unless `num_beams` > 1.
 
     `max_new_tokens` (not `max_length`) so the limit means the same for clm, whose output starts with
-    the prompt, as for seq2seq.
+    the prompt, as for seq2seq. `temperature` and `top_p` apply only when `do_sample` is on.
     """
-    return {"num_beams": num_beams or 1, "max_new_tokens": max_new_tokens, "do_sample": False}
+
+    max_new_tokens: int
+    num_beams: int = 1
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, not {self.max_new_tokens}")
+        if self.num_beams < 1:
+            raise ValueError(f"num_beams must be at least 1, not {self.num_beams}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be above 0, not {self.temperature}; for greedy, sample off")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], not {self.top_p}")
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `model.generate`."""
+        kwargs: dict[str, Any] = {
+            "num_beams": self.num_beams,
+            "max_new_tokens": self.max_new_tokens,
+            "do_sample": self.do_sample,
+        }
+        if self.do_sample:
+            # Only with sampling: generate warns about sampling settings in a deterministic search.
+            kwargs.update(temperature=self.temperature, top_p=self.top_p)
+        return kwargs
+
+
+def generation_kwargs(num_beams: int | None, max_new_tokens: int) -> dict[str, Any]:
+    """`model.generate` arguments for batch prediction: the default settings, with the beam size given.
+
+    `num_beams=None` (the Trainer's `generation_num_beams` default) means the default search.
+    """
+    settings = GenerationSettings(max_new_tokens=max_new_tokens)
+    if num_beams is not None:
+        settings = dataclasses.replace(settings, num_beams=num_beams)  # validated like the others
+    return settings.kwargs()
 
 
 def decode(tokenizer: PreTrainedTokenizerBase, token_ids: np.ndarray | list[list[int]]) -> list[str]:
@@ -36,3 +87,80 @@ def write_lines(path: str | Path, lines: list[str]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     partial.replace(path)
+
+
+def saved_run_args(model_path: str | Path) -> dict[str, Any]:
+    """The arguments a model was trained with (`run_args.json`), so it is prompted the same way.
+
+    Looks in the model folder, then in the folder above (the run folder of a `checkpoint-N`).
+    Returns {} when neither has one (a model not trained by this toolkit).
+    """
+    model_path = Path(model_path)
+    for folder in (model_path, model_path.parent):
+        path = folder / "run_args.json"
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return {}
+    return {}
+
+
+class StopFlag(StoppingCriteria):
+    """A stopping criterion that ends generation (after the current token) once `set()` is called."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.Tensor:
+        stopped = self.event.is_set()
+        return torch.full((input_ids.shape[0],), stopped, dtype=torch.bool, device=input_ids.device)
+
+
+@contextmanager
+def stop_on_interrupt() -> Iterator[StopFlag]:
+    """Within the block, Ctrl-C (SIGINT) stops the generation instead of raising KeyboardInterrupt.
+
+    Must be entered in the main thread (where Python delivers signals).
+    """
+    flag = StopFlag()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def generate_one(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    framework: str,
+    input_ids: list[int],
+    settings: GenerationSettings,
+    stream: bool = False,
+    stop: StopFlag | None = None,
+) -> str:
+    """Generate for one encoded prompt and return the new text, as `--do_predict` would write it.
+
+    With `stream`, text is printed to stdout as it is generated (greedy search and sampling only:
+    beam search knows its best sequence only at the end).
+    """
+    ids = torch.tensor([input_ids], device=model.device)
+    streamer = None
+    if stream and settings.num_beams == 1:
+        streamer = TextStreamer(
+            tokenizer, skip_prompt=True, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+    with torch.inference_mode():
+        generated = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            streamer=streamer,
+            stopping_criteria=[stop] if stop is not None else None,
+            **settings.kwargs(),
+        )
+    new_tokens = generated[0, ids.shape[1] :] if framework == "clm" else generated[0]
+    return decode(tokenizer, [new_tokens.tolist()])[0]

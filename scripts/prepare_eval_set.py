@@ -1,0 +1,162 @@
+"""Build a standard evaluation set folder for eval_gec.sh from an M2 gold file.
+
+Usage:
+    python scripts/prepare_eval_set.py conll14 --m2 path/to/official-2014.combined.m2
+    python scripts/prepare_eval_set.py nlpcc18 --m2 path/to/NLPCC2018_GEC/   # searched for its usual file
+    python scripts/prepare_eval_set.py my_set --m2 my.m2 [--char_level] [--out data/eval/my_set]
+
+Writes <out> (default $DATA_ROOT/eval/NAME, DATA_ROOT defaulting to <repo>/data):
+    source.txt    model inputs, one per line: the M2 `S` lines (for Chinese sets with the word segmentation
+                  removed, as the model sees raw text)
+    gold.m2       the gold file, copied unchanged
+    dataset.json  name, sentence count, whether to score with --char_level, where the gold came from
+    .gitignore    `*`: evaluation data comes under its own terms and stays out of the repository
+
+Known sets (NAME: usual gold file names; scoring):
+    conll14:  official-2014.combined.m2 (CoNLL-2014 test, 1,312 sentences, 2 annotators); word level
+    bea19dev: ABCN.dev.gold.bea19.m2, bea-dev.m2 (BEA-2019 dev, ERRANT M2; non-commercial only); word level
+    nlpcc18:  gold.01, nlpcc18.gold, nlpcc18.gold.m2 (NLPCC-2018 Chinese test, PKUNLP-segmented); char level
+Any other NAME needs --m2 (a file) and --char_level for unsegmented-language scoring.
+Exit status 0 on success, 2 on bad input (the message says what to pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from m2scorer import M2FormatError, load_gold  # noqa: E402
+
+
+@dataclass(frozen=True)
+class KnownSet:
+    gold_names: tuple[str, ...]
+    char_level: bool
+    description: str
+
+
+KNOWN_SETS = {
+    "conll14": KnownSet(
+        ("official-2014.combined.m2",),
+        False,
+        "CoNLL-2014 shared task test set (NUS, release 3.2), annotators 0 and 1",
+    ),
+    "bea19dev": KnownSet(
+        ("ABCN.dev.gold.bea19.m2", "bea-dev.m2"),
+        False,
+        "BEA-2019 shared task dev set (W&I+LOCNESS, ERRANT M2); non-commercial research and education only",
+    ),
+    "nlpcc18": KnownSet(
+        ("gold.01", "nlpcc18.gold", "nlpcc18.gold.m2"),
+        True,
+        "NLPCC-2018 shared task 2 Chinese GEC test set, PKUNLP-segmented; scored on characters",
+    ),
+}
+# A space between two tokens survives unsegmentation only where both sides are Latin letters or digits
+# ("iPhone 6", "Harry Potter"); between Chinese characters and punctuation it was added by the segmenter.
+_KEEP_SPACE = re.compile(r"[0-9A-Za-z]")
+
+
+def unsegment(tokens: list[str]) -> str:
+    """Join word-segmented Chinese tokens back into raw text."""
+    text = ""
+    for token in tokens:
+        if text and _KEEP_SPACE.fullmatch(text[-1]) and _KEEP_SPACE.fullmatch(token[0]):
+            text += " "
+        text += token
+    return text
+
+
+def find_gold(name: str, m2: Path | None) -> Path:
+    """Resolve --m2 to a gold file: a file as given, or a known set's usual file name inside a folder.
+
+    Raises:
+        ValueError: nothing usable given or found; the message says what to pass.
+    """
+    known = KNOWN_SETS.get(name)
+    if m2 is None:
+        if known is None:
+            raise ValueError(
+                f"{name!r} is not a known set ({', '.join(KNOWN_SETS)}): pass its gold file with --m2 PATH."
+            )
+        raise ValueError(
+            f"pass the {name} gold with --m2: the file ({' or '.join(known.gold_names)}) or a folder "
+            "holding it."
+        )
+    if m2.is_file():
+        return m2
+    if not m2.is_dir():
+        raise ValueError(f"--m2 {m2}: no such file or folder.")
+    if known is None:
+        raise ValueError(f"--m2 {m2} is a folder; for a set not in {', '.join(KNOWN_SETS)} pass the file.")
+    for gold_name in known.gold_names:
+        found = sorted(m2.rglob(gold_name))
+        if found:
+            return found[0]
+    raise ValueError(f"no {' or '.join(known.gold_names)} under {m2}; pass the file with --m2.")
+
+
+def prepare(name: str, gold_path: Path, out: Path, char_level: bool) -> int:
+    """Write the set's folder; return its sentence count.
+
+    Raises:
+        M2FormatError: the gold file is not valid M2.
+    """
+    sentences = load_gold(gold_path)
+    if not sentences:
+        raise M2FormatError(f"{gold_path}: no sentences (no `S` lines).")
+    sources = [unsegment(s.source.split()) if char_level else s.source for s in sentences]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "source.txt").write_text("".join(line + "\n" for line in sources), encoding="utf-8")
+    shutil.copyfile(gold_path, out / "gold.m2")
+    known = KNOWN_SETS.get(name)
+    info = {
+        "name": name,
+        "sentences": len(sources),
+        "char_level": char_level,
+        "gold_from": str(gold_path.resolve()),
+        "description": known.description if known else "",
+    }
+    (out / "dataset.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / ".gitignore").write_text("# Evaluation data comes under its own terms: never committed.\n*\n")
+    return len(sources)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("name", help=f"dataset name: {', '.join(KNOWN_SETS)} or your own")
+    parser.add_argument("--m2", type=Path, help="the gold M2 file, or a folder holding a known set's file")
+    parser.add_argument("--out", type=Path, help="output folder [$DATA_ROOT/eval/NAME]")
+    parser.add_argument(
+        "--char_level",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="segmented Chinese-like text: remove the segmentation from inputs, score characters "
+        "[on for nlpcc18, off otherwise]",
+    )
+    args = parser.parse_args(argv)
+    known = KNOWN_SETS.get(args.name)
+    char_level = args.char_level if args.char_level is not None else bool(known and known.char_level)
+    data_root = Path(os.environ.get("DATA_ROOT") or REPO / "data")
+    out = args.out or data_root / "eval" / args.name
+    try:
+        gold_path = find_gold(args.name, args.m2)
+        count = prepare(args.name, gold_path, out, char_level)
+    except (ValueError, OSError) as e:  # M2FormatError is a ValueError
+        print(f"prepare_eval_set.py: error: {e}", file=sys.stderr)
+        return 2
+    level = "characters (--char_level)" if char_level else "words"
+    print(f"{out}: {count} sentences from {gold_path}; scored on {level}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""eval_gec.sh end to end on a tiny run and the bundled sample set: predictions, results table, plot, skipping
+work already done; its errors; and the scoring helper (scripts/eval_results.py)."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from eval_results import main as eval_results_main
+
+from conftest import EVAL_SAMPLE, REPO
+
+SAMPLE_SIZE = len(EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines())
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_model, tmp_path_factory):
+    """A run folder as train.sh leaves it: checkpoint-2 and checkpoint-4 (a tiny LLaMA) and the Trainer's
+    log history."""
+    run = tmp_path_factory.mktemp("outputs") / "tiny-run"
+    for step in (2, 4):
+        shutil.copytree(tiny_model("llama"), run / f"checkpoint-{step}")
+    log = [{"step": s, "loss": 5.0 / s} for s in (1, 2, 3, 4)] + [{"step": 4, "eval_loss": 1.5}]
+    (run / "trainer_state.json").write_text(json.dumps({"log_history": log}))
+    (run / "run_args.json").write_text(json.dumps({"prompt_template": "gec"}))
+    return run
+
+
+def eval_gec(*steps, **variables):
+    """Source eval_gec.sh in a fresh bash, call standard_eval_datasets, then show the shell survived."""
+    script = f'source "{REPO}/eval_gec.sh"; standard_eval_datasets {" ".join(steps)}; echo "shell rc=$?"'
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", **variables}
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert "shell rc=" in result.stdout, result.stderr  # an error ends the function, never the user's shell
+    return result
+
+
+def test_standard_eval_datasets_end_to_end(run_dir):
+    variables = dict(
+        OUTPUT_ROOT=str(run_dir.parent), RESULT_DIR=run_dir.name, DATASETS="sample", BATCH="64",
+        MAX_NEW_TOKENS="6",
+    )  # fmt: skip
+    first = eval_gec("all", **variables)
+    assert "shell rc=0" in first.stdout, first.stdout[-3000:] + first.stderr[-3000:]
+
+    for step in (2, 4):
+        predictions = run_dir / f"checkpoint-{step}" / "predictions" / "sample.txt"
+        assert len(predictions.read_text(encoding="utf-8").splitlines()) == SAMPLE_SIZE
+    with (run_dir / "eval_results.tsv").open() as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert [(r["step"], r["dataset"], r["sentences"]) for r in rows] == [
+        ("2", "sample", str(SAMPLE_SIZE)),
+        ("4", "sample", str(SAMPLE_SIZE)),
+    ]
+    for row in rows:
+        assert 0 <= float(row["f05"]) <= 1 and float(row["predict_seconds"]) > 0
+        assert float(row["sentences_per_second"]) > 0
+        assert "max_new_tokens=6" in row["settings"] and "template=gec" in row["settings"]
+    table = (run_dir / "eval_results.md").read_text()
+    assert table.startswith("| step | dataset | sentences | P | R | F0.5 | predict s | sentences/s |")
+    assert table in first.stdout  # printed at the end
+    assert (run_dir / "eval_results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # A rerun skips what is done.
+    tsv = (run_dir / "eval_results.tsv").read_text()
+    again = eval_gec("2", "4", **variables)
+    assert "shell rc=0" in again.stdout
+    assert again.stdout.count("skip: step") == 2 and "== step" not in again.stdout
+    assert (run_dir / "eval_results.tsv").read_text() == tsv
+
+    # Other settings are not "done"; FORCE=1 redoes it anyway, replacing its row.
+    done = ["done", str(run_dir), "--step", "4", "--dataset", "sample", "--settings"]
+    assert eval_results_main([*done, rows[1]["settings"]]) == 0
+    assert eval_results_main([*done, rows[1]["settings"].replace("=6", "=3")]) == 1
+    forced = eval_gec("4", **variables, FORCE="1")
+    assert "== step 4, sample" in forced.stdout and "shell rc=0" in forced.stdout
+    with (run_dir / "eval_results.tsv").open() as f:
+        assert len(list(csv.DictReader(f, delimiter="\t"))) == 2
+
+
+def test_dry_run_prints_the_commands(run_dir):
+    result = eval_gec(
+        "4", OUTPUT_ROOT=str(run_dir.parent), RESULT_DIR=run_dir.name, DATASETS="sample", BEAM="4",
+        BATCH="128", MORE_PARA="--bf16 --max_source_length 128", FRAMEWORK="clm", DRY_RUN="1",
+        CUDA_VISIBLE_DEVICES="",
+    )  # fmt: skip
+    assert "shell rc=0" in result.stdout, result.stderr
+    command = result.stdout.splitlines()[0]
+    assert command.startswith("python ") and "/finetune.py --do_predict" in command
+    for part in ("--generation_num_beams 4", "--per_device_eval_batch_size 128", "--use_cpu", "--bf16",
+                 "--max_source_length 128", "--framework clm", "--prompt_template gec",
+                 f"--predictions_file {run_dir}/checkpoint-4/predictions/sample.txt"):  # fmt: skip
+        assert part in command
+    # Several processes: the deepspeed launcher.
+    result = eval_gec(
+        "4", OUTPUT_ROOT=str(run_dir.parent), RESULT_DIR=run_dir.name, DATASETS="sample", NUM_GPUS="2",
+        DS_CONFIG="ds_configs/zero3.json", DRY_RUN="1", MASTER_PORT="29555",
+    )  # fmt: skip
+    command = result.stdout.splitlines()[0]
+    assert command.startswith("deepspeed --num_gpus 2 --master_port 29555 ")
+    assert "--deepspeed ds_configs/zero3.json" in command
+
+
+@pytest.mark.parametrize(
+    "steps, variables, message",
+    [
+        (["700"], {}, "no checkpoint-700 in"),
+        (["4"], {"DATASETS": "conll14"}, "python scripts/prepare_eval_set.py conll14 --m2"),
+        (["4"], {"RESULT_DIR": "no-such-run"}, "Runs in"),
+        (["4"], {"RESULT_DIR": ""}, "set RESULT_DIR"),
+        ([], {}, "usage: standard_eval_datasets STEP..."),
+    ],
+)
+def test_errors_list_what_exists(run_dir, steps, variables, message):
+    variables = {"OUTPUT_ROOT": str(run_dir.parent), "RESULT_DIR": run_dir.name, **variables}
+    result = eval_gec(*steps, **variables)
+    assert "shell rc=2" in result.stdout
+    assert message in result.stderr
+    if steps == ["700"]:
+        assert "Checkpoints there: 2 4" in result.stderr
+    if variables.get("DATASETS") == "conll14":
+        assert "Sets under" in result.stderr and "sample" in result.stderr
+        assert "conll14 bea19dev nlpcc18" in result.stderr
+
+
+def test_prediction_count_must_match_the_source(tmp_path, capsys):
+    data_dir = tmp_path / "data" / "eval" / "sample"
+    shutil.copytree(EVAL_SAMPLE, data_dir)
+    predictions = tmp_path / "run" / "checkpoint-1" / "predictions" / "sample.txt"
+    predictions.parent.mkdir(parents=True)
+    predictions.write_text("only one line\n")
+    argv = ["record", str(tmp_path / "run"), "--step", "1", "--dataset", "sample",
+            "--data_dir", str(data_dir), "--started", "0", "--finished", "1"]  # fmt: skip
+    assert eval_results_main(argv) == 2
+    assert f"has 1 lines but {data_dir / 'source.txt'} has {SAMPLE_SIZE}" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "eval_results.tsv").exists()
+
+
+def test_char_level_sets_are_scored_on_characters(tmp_path, capsys):
+    data_dir = tmp_path / "zh"
+    data_dir.mkdir()
+    # Segmented gold; the system output is unsegmented and fixes the one error (的 -> 得).
+    (data_dir / "gold.m2").write_text("S 他 跑 的 很 快 。\nA 2 3|||S|||得|||REQUIRED|||-NONE-|||0\n\n")
+    (data_dir / "source.txt").write_text("他跑的很快。\n")
+    predictions = tmp_path / "run" / "checkpoint-1" / "predictions" / "zh.txt"
+    predictions.parent.mkdir(parents=True)
+    predictions.write_text("他跑得很快。\n")
+    argv = ["record", str(tmp_path / "run"), "--step", "1", "--dataset", "zh", "--data_dir", str(data_dir),
+            "--started", "0", "--finished", "2"]  # fmt: skip
+    (data_dir / "dataset.json").write_text(json.dumps({"char_level": True}))
+    assert eval_results_main(argv) == 0
+    assert "P 1.0000 R 1.0000 F0.5 1.0000" in capsys.readouterr().out
+    (data_dir / "dataset.json").write_text(json.dumps({"char_level": False}))
+    assert eval_results_main(argv) == 0  # word level: one unsegmented "word" differs entirely
+    assert "F0.5 1.0000" not in capsys.readouterr().out
