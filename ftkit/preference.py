@@ -1,0 +1,545 @@
+"""Preference and RL tuning on TRL: reward model (rm), DPO and its variants (dpo), GRPO against the M2 metric.
+
+What this module adds to TRL, and why:
+  Data     Preference pairs `{"prompt", "chosen", "rejected"}` (JSONL) and GEC data with gold edits (JSONL
+           `source`/`target`, or an M2 file) are checked line by line (DataError names file and line).
+           `prompt` is the input text, as `source` is for SFT: `build_prompt` applies --prompt_template, so a
+           model is tuned with the prompts it was finetuned with (`--prompt_template none` keeps it as is).
+  Encoding The prompt and each answer are tokenised separately and concatenated, answer + EOS, exactly as
+           `ftkit.data.encode_clm` does for SFT: a DPO/RM model scores the very token sequences an SFT model
+           was trained on (TRL would tokenise prompt + answer as one string, which can split the answer's
+           first word differently).
+  Reward   `m2_f05_reward`: a completion's sentence-level F0.5 against the source's gold edits, from the
+           project's m2scorer (`score_sentence`, then the official P/R/F conventions): a sentence without gold
+           edits scores 1.0 when left unchanged and 0.0 when changed; with gold edits, 0.0 when unchanged.
+           Gold edits come from an M2 file, or from a token-level diff of source and target (`gold_edits`).
+  Trainers TRL's RewardTrainer, DPOTrainer and GRPOTrainer with the toolkit's crash-safe checkpoints.
+
+Only decoder-only (clm) models: TRL 1.x trains DPO and GRPO policies as causal LMs, and the reward model is a
+sequence-classification head on a decoder-only model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from transformers import (
+    AutoModelForSequenceClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    TrainingArguments,
+)
+from trl import DPOConfig, DPOTrainer, GRPOConfig, GRPOTrainer, RewardConfig, RewardTrainer
+
+from ftkit.args import ConfigurationError, ModelArguments
+from ftkit.checkpointing import CrashSafeCheckpointMixin
+from ftkit.data import DataError
+from ftkit.loading import log_load
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
+from m2scorer import GoldSentence, M2FormatError, load_gold, precision_recall_f, score_sentence
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("rm", "dpo", "grpo")
+# Each stage's TRL config class: TrainingArguments plus the method's own settings (beta, loss_type, ...).
+STAGE_CONFIGS: dict[str, type[TrainingArguments]] = {"rm": RewardConfig, "dpo": DPOConfig, "grpo": GRPOConfig}
+# TRL's defaults that differ from finetune.py's: bf16 on (wrong on CPU and pre-Ampere GPUs) and activation
+# checkpointing on (through its deprecated alias gradient_checkpointing, which warns). Preference runs start
+# from the same defaults as SFT runs: both off; --bf16 and --activation_checkpointing turn them on.
+TOOLKIT_DEFAULTS: dict[str, Any] = {"bf16": False, "gradient_checkpointing": None}
+# Gold edits by annotator, as m2scorer takes them: {annotator: [(start, end, original, (corrections...))]}.
+GoldEdits = dict[int, list[tuple[int, int, str, tuple[str, ...]]]]
+
+
+@dataclass
+class PreferenceModelArguments(ModelArguments):
+    """ModelArguments without --trust_remote_code: each TRL config defines that flag; it is copied here."""
+
+    trust_remote_code: bool = field(default=False, init=False)
+
+
+@dataclass
+class PreferenceArguments:
+    stage: str = field(
+        metadata={
+            "help": "rm: reward model on preference pairs; dpo: DPO (or --loss_type ipo, hinge, ...) on "
+            "preference pairs; grpo: online RL with sentence-level M2 F0.5 as the reward.",
+            "choices": STAGES,
+        }
+    )
+    train_file: str | None = field(
+        default=None,
+        metadata={
+            "help": 'rm/dpo: JSONL, one {"prompt", "chosen", "rejected"} object per line (prompt = the '
+            'input text, e.g. the source sentence). grpo: JSONL with "source" and "target" (gold edits '
+            "derived from the difference) or an .m2 file (its gold edits)."
+        },
+    )
+    validation_file: str | None = field(default=None, metadata={"help": "Validation data, as --train_file."})
+    prompt_template: str = field(
+        default=DEFAULT_TEMPLATE,
+        metadata={
+            "help": "Prompt template, applied to each prompt/source: the one the model was finetuned with.",
+            "choices": sorted(TEMPLATES),
+        },
+    )
+    max_source_length: int = field(
+        default=256, metadata={"help": "rm/dpo: longest prompt in tokens; longer prompts are truncated."}
+    )
+    max_target_length: int = field(
+        default=256,
+        metadata={
+            "help": "rm/dpo: longest answer in tokens (EOS included). grpo: see --max_completion_length."
+        },
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use the first N validation rows."})
+    reward_model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "grpo: a reward model trained with --stage rm, added to the M2 reward (weights: "
+            "--reward_weights M2_WEIGHT RM_WEIGHT)."
+        },
+    )
+    use_peft: bool = field(
+        default=False,
+        metadata={
+            "help": "Train a LoRA adapter instead of all weights. For dpo the reference model is then the "
+            "base model with the adapter switched off, so no second copy is loaded."
+        },
+    )
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: str = field(
+        default="all-linear",
+        metadata={
+            "help": 'Modules to adapt: "all-linear", or comma-separated names such as "q_proj,v_proj".'
+        },
+    )
+
+
+# ---- Arguments ----
+
+
+def validate_preference_args(
+    model_args: ModelArguments,
+    pref_args: PreferenceArguments,
+    training_args: TrainingArguments,
+    config: PretrainedConfig,
+) -> None:
+    """Check the arguments against each other and the model.
+
+    Raises:
+        ConfigurationError: a contradiction, with the fix in the message.
+    """
+    if config.is_encoder_decoder or model_args.framework == "seq2seq":
+        raise ConfigurationError(
+            f"--stage {pref_args.stage} needs a decoder-only (clm) model; {model_args.model_name_or_path} is "
+            f"{config.model_type}, an encoder-decoder model. TRL trains rm/dpo/grpo on causal LMs only: tune "
+            "an encoder-decoder model with finetune.py (SFT), or pick a decoder-only model."
+        )
+    if not training_args.do_train:
+        raise ConfigurationError(
+            "preference_tune.py trains: pass --do_train (and --do_eval with --validation_file to evaluate)."
+        )
+    wanted = (
+        ("--do_train", True, "--train_file", pref_args.train_file),
+        ("--do_eval", training_args.do_eval, "--validation_file", pref_args.validation_file),
+    )
+    for action, on, flag, path in wanted:
+        if on and path is None:
+            raise ConfigurationError(f"{action} needs {flag}.")
+        if path is not None and not Path(path).is_file():
+            raise ConfigurationError(f"{flag} {path}: no such file.")
+    if pref_args.reward_model_name_or_path and pref_args.stage != "grpo":
+        raise ConfigurationError(
+            "--reward_model_name_or_path is a GRPO reward; for rm and dpo the pairs are the signal."
+        )
+    if pref_args.reward_model_name_or_path and not Path(pref_args.reward_model_name_or_path).is_dir():
+        raise ConfigurationError(
+            f"--reward_model_name_or_path {pref_args.reward_model_name_or_path}: no such folder (train one "
+            "with --stage rm)."
+        )
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched != training_args.world_size:
+        raise ConfigurationError(
+            f"{launched} processes were launched but the Trainer sees {training_args.world_size}: on a "
+            "machine without GPUs, pass --use_cpu so every process joins the run."
+        )
+
+
+# ---- Data ----
+
+
+def _read_jsonl(path: Path, example: str) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) for every non-blank line; `where` is "path:line"."""
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    f"{where}: not valid JSON ({e.msg} at column {e.colno}). Each line must be one object "
+                    f"like {example}."
+                ) from None
+            if not isinstance(row, dict):
+                raise DataError(f"{where}: not a JSON object. Each line must be one object like {example}.")
+            rows.append((where, row))
+    if not rows:
+        raise DataError(f"{path}: no examples. Give at least one line like {example}.")
+    return rows
+
+
+PAIR_EXAMPLE = '{"prompt": "He go home .", "chosen": "He goes home .", "rejected": "He go home ."}'
+
+
+def read_preference_pairs(path: str | Path, max_samples: int | None = None) -> dict[str, list[str]]:
+    """Read `{"prompt", "chosen", "rejected"}` JSONL (other keys are ignored); return the three columns.
+
+    Raises:
+        DataError: unreadable JSON, a missing or non-string field, chosen == rejected, or an empty file.
+    """
+    path = Path(path)
+    if path.suffix != ".jsonl":
+        raise DataError(f"{path}: preference pairs must be JSONL (.jsonl), one object like {PAIR_EXAMPLE}.")
+    columns: dict[str, list[str]] = {"prompt": [], "chosen": [], "rejected": []}
+    for where, row in _read_jsonl(path, PAIR_EXAMPLE):
+        for name in columns:
+            if not isinstance(row.get(name), str):
+                problem = "no" if name not in row else "a non-string"
+                raise DataError(
+                    f'{where}: {problem} "{name}" field. Every preference row needs string "prompt", '
+                    f'"chosen" and "rejected" fields, like {PAIR_EXAMPLE}.'
+                )
+        if row["chosen"] == row["rejected"]:
+            raise DataError(f'{where}: "chosen" and "rejected" are the same text, so the pair says nothing.')
+        for name in columns:
+            columns[name].append(row[name])
+        if max_samples is not None and len(columns["prompt"]) >= max_samples:
+            break
+    return columns
+
+
+def gold_edits(source: str, target: str) -> GoldEdits:
+    """Gold edits that turn `source` into `target` (both space-tokenised), as one annotator's M2 edits.
+
+    A token-level diff (difflib): each differing span becomes one edit; a span replacing as many tokens as
+    it removes is split into one-token substitutions, as M2 annotations mark them (R:SPELL, R:VERB:SVA).
+    Unchanged pairs have no edits ({0: []}, an M2 noop). On the bundled sample these agree with the gold M2.
+    """
+    src, tgt = source.split(), target.split()
+    edits = []
+    matcher = difflib.SequenceMatcher(None, src, tgt, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            edits += [
+                (i, i + 1, src[i], (tgt[j],)) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            ]
+        else:
+            edits.append((i1, i2, " ".join(src[i1:i2]), (" ".join(tgt[j1:j2]),)))
+    return {0: edits}
+
+
+def _dump_gold(edits: GoldEdits) -> str:
+    return json.dumps(
+        {str(annotator): [list(e[:3]) + [list(e[3])] for e in es] for annotator, es in edits.items()}
+    )
+
+
+def _load_gold(text: str) -> GoldEdits:
+    return {
+        int(annotator): [(s, e, original, tuple(corrections)) for s, e, original, corrections in es]
+        for annotator, es in json.loads(text).items()
+    }
+
+
+def read_gold_sentences(path: str | Path, max_samples: int | None = None) -> list[GoldSentence]:
+    """Source sentences with gold edits, for GRPO: JSONL `source`/`target` (edits from their diff) or M2.
+
+    Raises:
+        DataError: a file without gold edits (plain text, JSONL lines without "target", M2 without "A"
+            lines), malformed JSON or M2, or an empty file.
+    """
+    path = Path(path)
+    if path.suffix == ".m2":
+        text = path.read_text(encoding="utf-8")
+        if not any(line.startswith("A ") for line in text.splitlines()):
+            raise DataError(
+                f"{path}: no 'A' lines, so no gold edits: GRPO rewards a correction by its F0.5 against "
+                "them. "
+                "Annotate the file (a noop 'A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0' for a correct "
+                "sentence)."
+            )
+        try:
+            sentences = load_gold(path)
+        except M2FormatError as e:
+            raise DataError(str(e)) from None
+        return sentences[:max_samples]
+    if path.suffix != ".jsonl":
+        raise DataError(
+            f'{path}: GRPO needs gold edits to compute its reward: give JSONL with "source" and "target" '
+            "on every line (edits are derived from their difference) or an .m2 file; plain text has none."
+        )
+    sentences = []
+    for where, row in _read_jsonl(path, '{"source": "He go home .", "target": "He goes home ."}'):
+        if not isinstance(row.get("source"), str):
+            raise DataError(f'{where}: no string "source" field.')
+        if not isinstance(row.get("target"), str):
+            raise DataError(
+                f'{where}: no string "target" field, so no gold edits: GRPO rewards a correction by its F0.5 '
+                'against the edits from "source" to "target". Give every line a target (the source itself '
+                "when it is correct), or an .m2 file."
+            )
+        sentences.append(GoldSentence(row["source"], gold_edits(row["source"], row["target"])))
+        if max_samples is not None and len(sentences) >= max_samples:
+            break
+    return sentences
+
+
+def encode_answers(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    answers: Sequence[list[str]],
+    max_source_length: int,
+    max_target_length: int,
+) -> tuple[list[list[int]], list[list[list[int]]]]:
+    """Token ids of each prompt (special tokens included) and of each answer + EOS, as SFT encodes them."""
+    prompt_ids = tokenizer(prompts, max_length=max_source_length, truncation=True)["input_ids"]
+    encoded = []
+    for column in answers:
+        ids = tokenizer(column, add_special_tokens=False, max_length=max_target_length - 1, truncation=True)
+        encoded.append([row + [tokenizer.eos_token_id] for row in ids["input_ids"]])
+    return prompt_ids, encoded
+
+
+def encode_preference_dataset(
+    pairs: dict[str, list[str]],
+    stage: str,
+    tokenizer: PreTrainedTokenizerBase,
+    template: str,
+    max_source_length: int,
+    max_target_length: int,
+) -> Dataset:
+    """Tokenised pairs in the layout TRL's trainers take as already processed.
+
+    dpo: prompt_ids, chosen_ids, rejected_ids (answers only); rm: chosen_ids, rejected_ids (prompt + answer).
+    """
+    prompts = [build_prompt(prompt, template) for prompt in pairs["prompt"]]
+    prompt_ids, (chosen, rejected) = encode_answers(
+        tokenizer, prompts, [pairs["chosen"], pairs["rejected"]], max_source_length, max_target_length
+    )
+    if stage == "dpo":
+        return Dataset.from_dict({"prompt_ids": prompt_ids, "chosen_ids": chosen, "rejected_ids": rejected})
+    return Dataset.from_dict(
+        {
+            "chosen_ids": [p + c for p, c in zip(prompt_ids, chosen, strict=True)],
+            "rejected_ids": [p + r for p, r in zip(prompt_ids, rejected, strict=True)],
+        }
+    )
+
+
+def grpo_dataset(sentences: list[GoldSentence], template: str) -> Dataset:
+    """Columns GRPOTrainer passes to the reward functions: prompt (templated), source, gold_edits (JSON)."""
+    return Dataset.from_dict(
+        {
+            "prompt": [build_prompt(s.source, template) for s in sentences],
+            "source": [s.source for s in sentences],
+            "gold_edits": [_dump_gold(s.edits) for s in sentences],
+        }
+    )
+
+
+# ---- Rewards ----
+
+
+def sentence_f05(hypothesis: str, source: str, edits: GoldEdits, beta: float = 0.5) -> float:
+    """Sentence-level F_beta of one correction, with the official scorer's conventions.
+
+    P = 1 when nothing is proposed and R = 1 without gold edits, so: no gold edits and unchanged -> 1.0;
+    no gold edits but changed -> 0.0; gold edits but unchanged -> 0.0.
+    """
+    counts = score_sentence(" ".join(hypothesis.split()), source, edits, beta=beta).counts
+    return precision_recall_f(counts, beta)[2]
+
+
+def m2_f05_reward(
+    completions: list[str], source: list[str], gold_edits: list[str], **kwargs: Any
+) -> list[float]:
+    """GRPO reward function (TRL's signature): sentence-level F0.5 of each completion against its gold edits.
+
+    `source` and `gold_edits` are the dataset columns of `grpo_dataset`, one per completion.
+    """
+    return [
+        sentence_f05(completion, src, _load_gold(gold))
+        for completion, src, gold in zip(completions, source, gold_edits, strict=True)
+    ]
+
+
+class RewardModelScorer:
+    """GRPO reward from a reward model trained with --stage rm: its score for prompt + completion + EOS,
+    encoded exactly as in reward-model training."""
+
+    __name__ = "reward_model"  # TRL logs each reward under its function's name
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        max_source_length: int,
+        max_target_length: int,
+        device: torch.device,
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+
+    def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
+        answers = [" ".join(c.split()) for c in completions]
+        prompt_ids, (answer_ids,) = encode_answers(
+            self.tokenizer, prompts, [answers], self.max_source_length, self.max_target_length
+        )
+        rows = [{"input_ids": p + a} for p, a in zip(prompt_ids, answer_ids, strict=True)]
+        batch = self.tokenizer.pad(rows, padding_side="right", return_tensors="pt").to(self.model.device)
+        with torch.inference_mode():
+            return self.model(**batch).logits[:, 0].float().tolist()
+
+
+# ---- Models ----
+
+
+def load_reward_model(
+    name_or_path: str,
+    config: PretrainedConfig,
+    tokenizer: PreTrainedTokenizerBase,
+    dtype: torch.dtype | str = "auto",
+    trust_remote_code: bool = False,
+) -> PreTrainedModel:
+    """A decoder-only model with a one-output sequence-classification head (new unless the folder has one)."""
+    config.num_labels = 1
+    config.pad_token_id = tokenizer.pad_token_id  # the head reads the last non-pad token
+    started = time.perf_counter()
+    model = AutoModelForSequenceClassification.from_pretrained(
+        name_or_path, config=config, dtype=dtype, trust_remote_code=trust_remote_code
+    )
+    log_load(name_or_path, time.perf_counter() - started)
+    return model
+
+
+def lora_config(args: PreferenceArguments, stage: str):
+    """The PEFT LoraConfig for --use_peft; the reward head stays fully trainable."""
+    from peft import LoraConfig
+
+    targets = args.lora_target_modules
+    return LoraConfig(
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules=targets if targets == "all-linear" else [t.strip() for t in targets.split(",")],
+        task_type="SEQ_CLS" if stage == "rm" else "CAUSAL_LM",
+        modules_to_save=["score"] if stage == "rm" else None,
+    )
+
+
+# ---- Trainers ----
+
+
+class GecRewardTrainer(CrashSafeCheckpointMixin, RewardTrainer):
+    """TRL's RewardTrainer with the toolkit's atomic checkpoints and clean stop on SIGTERM/SIGINT."""
+
+
+class GecDPOTrainer(CrashSafeCheckpointMixin, DPOTrainer):
+    """TRL's DPOTrainer on pairs tokenised by `encode_preference_dataset`, with crash-safe checkpoints."""
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        # TRL re-tokenises prompt + answer as one string; ours are already encoded as SFT encodes them.
+        if "prompt_ids" in dataset.column_names:
+            return dataset
+        return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+
+
+class GecGRPOTrainer(CrashSafeCheckpointMixin, GRPOTrainer):
+    """TRL's GRPOTrainer with crash-safe checkpoints."""
+
+
+def build_preference_trainer(
+    stage: str,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    training_args: TrainingArguments,
+    train_dataset: Dataset,
+    eval_dataset: Dataset | None = None,
+    ref_model: PreTrainedModel | None = None,
+    reward_funcs: list[Any] | None = None,
+    peft_config: Any = None,
+):
+    """The stage's TRL trainer. dpo: `ref_model` None means TRL's choice (the adapter switched off with
+    PEFT, else a copy loaded from the policy's path); grpo: `reward_funcs` are called with the completions."""
+    common = dict(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+    )
+    if stage == "rm":
+        return GecRewardTrainer(**common)
+    if stage == "dpo":
+        return GecDPOTrainer(ref_model=ref_model, **common)
+    return GecGRPOTrainer(reward_funcs=reward_funcs, **common)
+
+
+# ---- Measuring ----
+
+
+@torch.no_grad()
+def answer_logps(
+    model: PreTrainedModel, prompt_ids: list[list[int]], answer_ids: list[list[int]]
+) -> torch.Tensor:
+    """Summed log-probability of each answer (EOS included) given its prompt, one row at a time."""
+    out = []
+    for prompt, answer in zip(prompt_ids, answer_ids, strict=True):
+        ids = torch.tensor([prompt + answer], device=model.device)
+        logits = model(input_ids=ids).logits[0, len(prompt) - 1 : -1].float()
+        out.append(torch.log_softmax(logits, -1).gather(1, ids[0, len(prompt) :, None]).sum())
+    return torch.stack(out)
+
+
+def dpo_margins(model: PreTrainedModel, dataset: Dataset) -> torch.Tensor:
+    """log p(chosen) - log p(rejected) per pair of an encoded dpo dataset: what DPO pushes up."""
+    prompts = dataset["prompt_ids"]
+    chosen = answer_logps(model, prompts, dataset["chosen_ids"])
+    rejected = answer_logps(model, prompts, dataset["rejected_ids"])
+    return chosen - rejected
+
+
+@torch.no_grad()
+def reward_accuracy(model: PreTrainedModel, dataset: Dataset) -> float:
+    """Share of pairs of an encoded rm dataset whose chosen answer gets the higher reward."""
+    wins = 0
+    for row in dataset:
+        scores = [
+            model(input_ids=torch.tensor([row[name]], device=model.device)).logits[0, 0].item()
+            for name in ("chosen_ids", "rejected_ids")
+        ]
+        wins += scores[0] > scores[1]
+    return wins / len(dataset)

@@ -1,0 +1,216 @@
+"""Preference and RL tuning of a (finetuned) decoder-only model, on TRL: reward model, DPO, GRPO on M2 F0.5.
+
+Stages (SFT is finetune.py; these start from its output, with the same --prompt_template):
+    rm    a reward model: a one-output head on the model, trained on {"prompt", "chosen", "rejected"} JSONL;
+          eval_accuracy is the share of validation pairs it ranks right.
+    dpo   DPO from an SFT checkpoint against a frozen reference (the starting model; with --use_peft, the base
+          model with the adapter off). Variants through TRL's --loss_type: ipo, hinge, robust, ...
+    grpo  online RL: sampled corrections of each source are rewarded by their sentence-level F0.5 against
+          the gold edits (m2scorer), optionally plus a reward model. Data: JSONL source/target, or .m2.
+
+Usage (DeepSpeed on CPU as on GPUs; train.sh does this with STAGE=rm|dpo|grpo):
+    deepspeed --num_gpus 1 preference_tune.py --stage dpo --deepspeed ds_configs/zero2.json \\
+        --model_name_or_path outputs/tiny-llama-sample --train_file data/preference_sample/train.jsonl \\
+        --output_dir outputs/tiny-llama-dpo --do_train --max_steps 100 --learning_rate 5e-5 --use_cpu
+    python preference_tune.py args.json     # the same names, as one JSON object (with "stage")
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import transformers
+from transformers import HfArgumentParser
+
+from ftkit.args import CheckpointArguments, ConfigurationError
+from ftkit.checkpointing import StoppedBySignal, resolve_resume_checkpoint
+from ftkit.data import DataError
+from ftkit.loading import init_distributed_if_launched
+from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
+from ftkit.preference import (
+    STAGE_CONFIGS,
+    STAGES,
+    TOOLKIT_DEFAULTS,
+    PreferenceArguments,
+    PreferenceModelArguments,
+    RewardModelScorer,
+    build_preference_trainer,
+    encode_preference_dataset,
+    grpo_dataset,
+    load_reward_model,
+    lora_config,
+    m2_f05_reward,
+    read_gold_sentences,
+    read_preference_pairs,
+    validate_preference_args,
+)
+from ftkit.training import log_run_setup, save_run_args
+
+logger = logging.getLogger("preference_tune")
+
+
+def parse_args(argv: list[str] | None = None):
+    """(model, preference, training, checkpoint) arguments; the training class is the stage's TRL config.
+
+    Raises:
+        ConfigurationError: no or an unknown --stage, or settings the TRL config rejects.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    from_json = len(argv) == 1 and argv[0].endswith(".json")
+    if from_json:
+        values = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+        stage = values.get("stage")
+    else:
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--stage")
+        stage = pre.parse_known_args(argv)[0].stage
+        if stage is None and any(a in ("-h", "--help") for a in argv):
+            stage = "dpo"  # help for one stage; the stage-specific flags differ
+    if stage not in STAGES:
+        raise ConfigurationError(
+            f"--stage must be one of {', '.join(STAGES)} (sft is finetune.py), not {stage!r}."
+        )
+    parser = HfArgumentParser(
+        (PreferenceModelArguments, PreferenceArguments, STAGE_CONFIGS[stage], CheckpointArguments)
+    )
+    try:
+        if from_json:
+            parsed = parser.parse_dict({**TOOLKIT_DEFAULTS, **values})
+        else:
+            parser.set_defaults(**TOOLKIT_DEFAULTS)
+            parsed = parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as e:  # a TRL config's own check (batch sizes, num_generations, ...)
+        raise ConfigurationError(str(e)) from None
+    model_args, _, training_args, _ = parsed
+    model_args.trust_remote_code = training_args.trust_remote_code
+    return parsed
+
+
+def setup_logging(is_main_process: bool, transformers_level: int) -> None:
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    for name in ("preference_tune", "ftkit"):
+        logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
+    transformers.utils.logging.set_verbosity(transformers_level)
+
+
+def run(argv: list[str] | None = None) -> None:
+    model_args, pref_args, training_args, checkpoint_args = parse_args(argv)
+    stage = pref_args.stage
+    setup_logging(training_args.should_log, training_args.get_process_log_level())
+    init_distributed_if_launched(bool(training_args.deepspeed))
+
+    config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
+    validate_preference_args(model_args, pref_args, training_args, config)
+    resume_from = resolve_resume_checkpoint(
+        training_args.output_dir,
+        training_args.resume_from_checkpoint,
+        checkpoint_args.cleanup_partial_checkpoints,
+        is_main_process=training_args.should_save,
+    )
+    tokenizer = load_tokenizer(
+        model_args.tokenizer_name or model_args.model_name_or_path, "clm", model_args.trust_remote_code
+    )
+
+    # Read and check every input before anything is loaded or written.
+    splits = {}
+    for split, path, limit in (
+        ("train", pref_args.train_file, pref_args.max_train_samples),
+        ("eval", pref_args.validation_file if training_args.do_eval else None, pref_args.max_eval_samples),
+    ):
+        if path is None:
+            continue
+        if stage == "grpo":
+            splits[split] = grpo_dataset(read_gold_sentences(path, limit), pref_args.prompt_template)
+        else:
+            splits[split] = encode_preference_dataset(
+                read_preference_pairs(path, limit),
+                stage,
+                tokenizer,
+                pref_args.prompt_template,
+                pref_args.max_source_length,
+                pref_args.max_target_length,
+            )
+        logger.info("%s data: %d rows from %s", split, len(splits[split]), path)
+
+    # The reward head (rm) and LoRA weights are initialised at random: the same --seed, the same start.
+    transformers.set_seed(training_args.seed)
+    dtype = weights_dtype(True, bool(training_args.deepspeed), training_args.bf16, training_args.fp16)
+    if stage == "rm":
+        model = load_reward_model(
+            model_args.model_name_or_path, config, tokenizer, dtype, model_args.trust_remote_code
+        )
+    else:
+        model = load_model(
+            model_args.model_name_or_path, "clm", config, tokenizer, dtype, model_args.trust_remote_code
+        )
+    ref_model = None
+    if stage == "dpo" and not pref_args.use_peft:
+        # The frozen reference: the starting model itself, loaded as the policy is.
+        ref_model = load_model(
+            model_args.model_name_or_path, "clm", config, tokenizer, dtype, model_args.trust_remote_code
+        )
+    reward_funcs = None
+    if stage == "grpo":
+        reward_funcs = [m2_f05_reward]
+        if pref_args.reward_model_name_or_path:
+            path = pref_args.reward_model_name_or_path
+            rm_tokenizer = load_tokenizer(path, "clm", model_args.trust_remote_code)
+            reward_model = load_reward_model(path, load_config(path), rm_tokenizer, "auto")
+            reward_funcs.append(
+                RewardModelScorer(
+                    reward_model,
+                    rm_tokenizer,
+                    pref_args.max_source_length,
+                    pref_args.max_target_length,
+                    training_args.device,
+                )
+            )
+    if training_args.process_index == 0:
+        save_run_args(training_args.output_dir, "clm", model_args, pref_args, training_args, checkpoint_args)
+
+    trainer = build_preference_trainer(
+        stage,
+        model,
+        tokenizer,
+        training_args,
+        splits["train"],
+        splits.get("eval"),
+        ref_model=ref_model,
+        reward_funcs=reward_funcs,
+        peft_config=lora_config(pref_args, stage) if pref_args.use_peft else None,
+    )
+    log_run_setup(training_args, trainer.model)  # after PEFT wrapping: the trainable share is the adapter's
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    trainer.raise_if_stopped_by_signal()
+    trainer.save_model()
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+    if training_args.do_eval:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run(argv)
+    except (ConfigurationError, DataError, ModelLoadError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except StoppedBySignal as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
