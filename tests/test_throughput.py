@@ -1,0 +1,163 @@
+"""Throughput: length-grouped batches by default, tokens/s, padding and MFU in the logs, the benchmark."""
+
+import json
+import re
+
+import bench_train
+import pytest
+import torch
+
+import finetune
+from conftest import SAMPLE
+from ftkit.args import ConfigurationError, parse_args, validate_args
+from ftkit.modeling import fastest_attn_implementation, load_config, load_model, load_tokenizer
+from ftkit.throughput import ModelFlops, ThroughputCallback, peak_flops
+
+
+def base_args(model, out):
+    return [
+        "--model_name_or_path",
+        str(model),
+        "--train_file",
+        str(SAMPLE / "train.jsonl"),
+        "--output_dir",
+        str(out),
+        "--do_train",
+        "--use_cpu",
+    ]
+
+
+def test_training_batches_are_grouped_by_length_unless_asked_otherwise(tmp_path):
+    assert parse_args(base_args("m", tmp_path))[2].train_sampling_strategy == "group_by_length"
+    chosen = parse_args(base_args("m", tmp_path) + ["--train_sampling_strategy", "random"])
+    assert chosen[2].train_sampling_strategy == "random"
+
+
+def test_logs_carry_throughput_figures_for_reporting_too(tiny_model, tmp_path):
+    run = tmp_path / "run"
+    argv = base_args(tiny_model("t5"), run) + [
+        "--max_train_samples",
+        "32",
+        "--max_steps",
+        "4",
+        "--per_device_train_batch_size",
+        "8",
+        "--logging_steps",
+        "2",
+        "--report_to",
+        "tensorboard",
+        "--save_strategy",
+        "no",
+    ]
+    assert finetune.main(argv) == 0
+
+    history = json.loads((run / "trainer_state.json").read_text())["log_history"]
+    steps = [row for row in history if "loss" in row]
+    assert [row["step"] for row in steps] == [2, 4]
+    for row in steps:
+        assert row["tokens_per_second"] >= row["nonpad_tokens_per_second"] > 0
+        assert row["samples_per_second"] > 0 and row["peak_memory_gib"] > 0
+        assert 0 <= row["padding_fraction"] < 0.5  # length-grouped batches of 8
+        assert "mfu" not in row  # CPU: no peak FLOP/s to compare against
+    final = json.loads((run / "train_results.json").read_text())
+    for name in ("tokens_per_second", "nonpad_tokens_per_second", "padding_fraction", "peak_memory_gib"):
+        assert final[f"train_{name}"] >= 0
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = run.rglob("events.out.tfevents*")
+    tags = EventAccumulator(str(events)).Reload().Tags()["scalars"]
+    assert {"train/nonpad_tokens_per_second", "train/padding_fraction", "train/peak_memory_gib"} <= set(tags)
+
+
+def test_counts_real_tokens_padding_and_packed_examples():
+    callback = ThroughputCallback()
+    callback._encoder_decoder = True
+    callback.count(
+        {
+            "input_ids": torch.ones(2, 5, dtype=torch.long),
+            "attention_mask": torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]),
+            "labels": torch.tensor([[7, 8, -100], [7, 8, 9]]),
+        }
+    )
+    assert callback._counts.tolist() == [10, 8, 6, 5, 2]  # encoder all/real, decoder all/real, samples
+
+    callback = ThroughputCallback()
+    callback.count(
+        {
+            "input_ids": torch.ones(1, 9, dtype=torch.long),
+            "position_ids": torch.tensor([[0, 1, 2, 0, 1, 0, 1, 2, 3]]),
+        }
+    )
+    assert callback._counts.tolist() == [0, 0, 9, 9, 3]
+
+
+@pytest.mark.parametrize(
+    "name, flops",
+    [
+        ("NVIDIA H100 80GB HBM3", 989e12),
+        ("NVIDIA H100 PCIe", 756e12),
+        ("NVIDIA A100-SXM4-40GB", 312e12),
+        ("Tesla V100-SXM2-16GB", 125e12),
+        ("NVIDIA GeForce RTX 3090", None),
+    ],
+)
+def test_peak_flops_by_gpu_name(monkeypatch, name, flops):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+    assert peak_flops("cuda:0") == flops
+    assert peak_flops("cpu") is None
+
+
+def test_model_flops_count_matmul_parameters_and_attention(tiny_model):
+    path = str(tiny_model("llama"))
+    model = load_model(path, "clm", load_config(path), load_tokenizer(path, "clm"), torch.float32)
+    flops = ModelFlops.of(model)
+    embedding = model.get_input_embeddings().weight.numel()
+    assert flops.encoder_params == 0
+    assert flops.decoder_params == sum(p.numel() for p in model.parameters()) - embedding  # untied lm_head
+    layers, width = model.config.num_hidden_layers, model.config.hidden_size
+    # 10 examples of 30 tokens: 6 N per token plus 12 x layers x width x 30 for attention.
+    assert flops.training_flops(0, 300, 10) == pytest.approx(
+        300 * (6 * flops.decoder_params + 12 * layers * width * 30)
+    )
+
+    callback = ThroughputCallback()
+    callback._flops, callback._peak = flops, 1e12
+    figures = callback._figures(torch.tensor([0, 0, 400.0, 300.0, 10]), seconds=2.0, world_size=1)
+    assert figures["padding_fraction"] == 0.25 and figures["nonpad_tokens_per_second"] == 150
+    assert figures["mfu"] == pytest.approx(flops.training_flops(0, 300, 10) / 2 / 1e12, abs=1e-4)
+
+
+def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny_model, tmp_path):
+    path = str(tiny_model("llama"))
+    config, tokenizer = load_config(path), load_tokenizer(path, "clm")
+    assert fastest_attn_implementation("clm", config, half_precision=True) is None  # no CUDA here: SDPA
+    assert load_model(path, "clm", config, tokenizer).config._attn_implementation == "sdpa"
+    eager = load_model(path, "clm", load_config(path), tokenizer, attn_implementation="eager")
+    assert eager.config._attn_implementation == "eager"
+    args = parse_args(base_args(path, tmp_path) + ["--attn_implementation", "flash_attention_2", "--bf16"])
+    with pytest.raises(ConfigurationError, match="flash_attention_2 needs a CUDA GPU"):
+        validate_args(args[0], args[1], args[2], config)
+
+
+def test_bench_train_compares_with_the_plain_trainer_script(tiny_model, tmp_path, capsys):
+    argv = [
+        "--model",
+        str(tiny_model("llama")),
+        "--data",
+        str(SAMPLE / "train.jsonl"),
+        "--steps",
+        "3",
+        "--batch_size",
+        "4",
+        "--eval_samples",
+        "8",
+        "--output_dir",
+        str(tmp_path),
+    ]
+    assert bench_train.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"non-padding tokens/s: baseline \d+, ours \d+, ratio \d+\.\d\d", lines[-1])
+    assert any(line.startswith("held-out loss") for line in lines)
+    baseline = json.loads((tmp_path / "baseline" / "bench_results.json").read_text())
+    assert baseline["max_length"] == 256 and baseline["tokens"] == 12 * 256
