@@ -5,6 +5,8 @@ Usage (one process; use the deepspeed launcher or train.sh for DeepSpeed and sev
         --validation_file data/sample/valid.jsonl --test_file data/eval/sample/source.txt \\
         --output_dir outputs/demo --do_train --do_eval --do_predict
     python finetune.py args.json          # the same names, as one JSON object
+    python finetune.py ... --finetuning_type lora   # or prompt_tuning, prefix_tuning, p_tuning: saves the
+                                                     # adapter only; --model_name_or_path ADAPTER_DIR predicts
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ import logging
 import os
 import sys
 
+import torch
 import transformers
 
+from ftkit.adapters import quantization_config, wrap_for_training
 from ftkit.args import ConfigurationError, parse_args, validate_args
+from ftkit.checkpointing import StoppedBySignal, resolve_resume_checkpoint
 from ftkit.data import DataError, encode_dataset, load_dataset_file
 from ftkit.generation import generation_kwargs, write_lines
+from ftkit.loading import init_distributed_if_launched, load_device_map
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
+from ftkit.templates import TemplateError
 from ftkit.training import build_trainer, log_run_setup, predict, save_run_args
 
 logger = logging.getLogger("finetune")
@@ -33,31 +40,29 @@ def setup_logging(is_main_process: bool, transformers_level: int) -> None:
     )
     for name in ("finetune", "ftkit"):
         logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
+    # Load time and host memory differ between processes: every process logs its own.
+    logging.getLogger("ftkit.loading").setLevel(logging.INFO)
     transformers.utils.logging.set_verbosity(transformers_level)
 
 
-def init_distributed_if_launched(use_deepspeed: bool) -> None:
-    """Join the process group before any model is built.
-
-    ZeRO-3 partitions parameters while `from_pretrained` builds them (zero.Init), which needs the world
-    size; without this, several CPU processes fail DeepSpeed's batch-size check.
-    """
-    if use_deepspeed and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import deepspeed
-
-        deepspeed.init_distributed()
-
-
 def run(argv: list[str] | None = None) -> None:
-    model_args, data_args, training_args = parse_args(argv)
+    model_args, data_args, training_args, checkpoint_args, peft_args = parse_args(argv)
     setup_logging(training_args.should_log, training_args.get_process_log_level())
     init_distributed_if_launched(bool(training_args.deepspeed))
 
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
-    framework = validate_args(model_args, data_args, training_args, config)
-    tokenizer = load_tokenizer(
-        model_args.tokenizer_name or model_args.model_name_or_path, framework, model_args.trust_remote_code
-    )
+    framework = validate_args(model_args, data_args, training_args, config, peft_args)
+    # "auto" becomes the newest complete checkpoint (or None); half-written ones are reported, never picked.
+    resume_from = None
+    if training_args.do_train:
+        resume_from = resolve_resume_checkpoint(
+            training_args.output_dir,
+            training_args.resume_from_checkpoint,
+            checkpoint_args.cleanup_partial_checkpoints,
+            is_main_process=training_args.should_save,
+        )
+    tokenizer_path = model_args.tokenizer_name or model_args.model_name_or_path
+    tokenizer = load_tokenizer(tokenizer_path, framework, model_args.trust_remote_code)
 
     # Read every input before anything is written, so bad data fails fast and leaves no half-made run.
     splits = {}
@@ -92,16 +97,45 @@ def run(argv: list[str] | None = None) -> None:
             training_args.do_train, bool(training_args.deepspeed), training_args.bf16, training_args.fp16
         ),
         model_args.trust_remote_code,
-    )
-    log_run_setup(training_args, model)
-    if training_args.process_index == 0:
-        save_run_args(training_args.output_dir, framework, model_args, data_args, training_args)
-
-    trainer = build_trainer(
-        model, tokenizer, training_args, framework, splits.get("train"), splits.get("eval")
+        attn_implementation=model_args.attn_implementation,
+        half_precision=training_args.bf16 or training_args.fp16,
+        device_map=load_device_map(training_args.device),
+        quantization_config=quantization_config(
+            peft_args.quantization_bit,
+            torch.bfloat16 if training_args.bf16 else torch.float16 if training_args.fp16 else torch.float32,
+        ),
+        # An adapter folder (adapter_config.json) trains further with --do_train.
+        adapter_trainable=training_args.do_train,
     )
     if training_args.do_train:
-        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+        model = wrap_for_training(
+            model, peft_args, framework, tokenizer_path, training_args.gradient_checkpointing
+        )
+    log_run_setup(training_args, model)
+    if training_args.process_index == 0:
+        save_run_args(
+            training_args.output_dir,
+            framework,
+            model_args,
+            data_args,
+            training_args,
+            checkpoint_args,
+            peft_args,
+        )
+
+    trainer = build_trainer(
+        model,
+        tokenizer,
+        training_args,
+        framework,
+        splits.get("train"),
+        splits.get("eval"),
+        packing=data_args.packing,
+    )
+    if training_args.do_train:
+        result = trainer.train(resume_from_checkpoint=resume_from)
+        # SIGTERM/SIGINT: the checkpoint is written; skip the final save, eval and predict.
+        trainer.raise_if_stopped_by_signal()
         trainer.save_model()
         trainer.log_metrics("train", result.metrics)
         trainer.save_metrics("train", result.metrics)
@@ -127,9 +161,12 @@ def run(argv: list[str] | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         run(argv)
-    except (ConfigurationError, DataError, ModelLoadError) as e:
+    except (ConfigurationError, DataError, ModelLoadError, TemplateError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except StoppedBySignal as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return e.exit_code
     return 0
 
 

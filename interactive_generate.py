@@ -14,6 +14,8 @@ batches, several GPUs) or `eval_gec.sh`.
 
 DIR may be a save_pretrained folder or a Trainer `checkpoint-N` folder; a DeepSpeed checkpoint without
 consolidated weights (ZeRO-3 without stage3_gather_16bit_weights_on_model_save) is consolidated on the fly.
+A PEFT adapter folder (--finetuning_type lora/prompt_tuning/...) loads its base model (adapter_config.json's
+base_model_name_or_path) with the adapter attached.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from ftkit.args import FRAMEWORKS, DataArguments
 from ftkit.data import ENCODERS
 from ftkit.generation import GenerationSettings, generate_one, saved_run_args, stop_on_interrupt
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
 
 logger = logging.getLogger("interactive_generate")
 
@@ -199,6 +201,8 @@ def load_session(args: argparse.Namespace, scratch: Path) -> Session:
         top_p=args.top_p,
     )
     tokenizer = load_tokenizer(load_from, framework, args.trust_remote_code)
+    # chat needs a chat template: fail now, not at the first line.
+    build_prompt("", template, tokenizer)
     dtype = weights_dtype(training=False, deepspeed=False, bf16=args.bf16, fp16=False)
     model = load_model(load_from, framework, config, tokenizer, dtype, args.trust_remote_code)
     model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
@@ -227,6 +231,7 @@ def run_command(session: Session, line: str) -> bool:
                 if value not in TEMPLATES:
                     choices = ", ".join(sorted(TEMPLATES))
                     raise ValueError(f"unknown template {value!r}; choose one of {choices}")
+                build_prompt("", value, session.tokenizer)  # chat: the tokenizer must have a chat template
                 session.template = value
             elif key in SETTABLE:
                 field, parse = SETTABLE[key]

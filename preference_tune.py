@@ -48,6 +48,7 @@ from ftkit.preference import (
     read_preference_pairs,
     validate_preference_args,
 )
+from ftkit.templates import TemplateError
 from ftkit.training import log_run_setup, save_run_args
 
 logger = logging.getLogger("preference_tune")
@@ -128,7 +129,8 @@ def run(argv: list[str] | None = None) -> None:
         if path is None:
             continue
         if stage == "grpo":
-            splits[split] = grpo_dataset(read_gold_sentences(path, limit), pref_args.prompt_template)
+            sentences = read_gold_sentences(path, limit)
+            splits[split] = grpo_dataset(sentences, pref_args.prompt_template, tokenizer)
         else:
             splits[split] = encode_preference_dataset(
                 read_preference_pairs(path, limit),
@@ -203,7 +205,7 @@ def run(argv: list[str] | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         run(argv)
-    except (ConfigurationError, DataError, ModelLoadError) as e:
+    except (ConfigurationError, DataError, ModelLoadError, TemplateError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except StoppedBySignal as e:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Finetune a model with finetune.py under DeepSpeed, configured by environment variables.
+# Finetune a model with finetune.py (or, for STAGE=rm|dpo|grpo, preference_tune.py) under DeepSpeed, configured
+# by environment variables.
 #
 #   bash train.sh                       # the demo: a tiny LLaMA learns the bundled sample set on CPU (minutes)
 #   MODEL_NAME=google_flan_t5_xl DATA_VER=spell_lang8 BATCH=8 MORE_PARA="--bf16" bash train.sh
@@ -11,12 +12,15 @@
 #   FRAMEWORK      seq2seq | clm [derived from the model config]
 #   DATA_VER       training data $DATA_ROOT/$DATA_VER/train.jsonl (+ valid.jsonl, evaluated if present) [sample]
 #   RESULT_DIR     run folder under $OUTPUT_ROOT; checkpoints are $OUTPUT_ROOT/$RESULT_DIR/checkpoint-<step>
-#                  [<MODEL_NAME with / as _>-<DATA_VER>]
+#                  [<MODEL_NAME with / as _>-<DATA_VER>, then -<STAGE> unless sft]
 #   BATCH          per-device batch size (train and eval) [8; demo 32]
 #   GRADIENT_ACCUMULATION_STEPS   [1]. Global batch = BATCH x GRADIENT_ACCUMULATION_STEPS x processes.
 #   TRAIN_STEPS    optimizer steps [10000; demo 1500]
 #   SAVE_STEPS     checkpoint (and validation) interval in steps [500; demo 500]
 #   LR             peak learning rate, linear decay after 5% warm-up [1e-4; demo 3e-3]
+#   STAGE          sft: supervised finetuning (finetune.py); rm: reward model, dpo: DPO, grpo: RL on M2 F0.5
+#                  (preference_tune.py --stage $STAGE; needs MODEL_NAME, e.g. an SFT output folder; rm/dpo read
+#                  {"prompt","chosen","rejected"} pairs from DATA_VER, grpo source/target) [sft]
 #   MORE_PARA      extra finetune.py flags, split on spaces (e.g. "--bf16 --prompt_template flan") []
 #   CKPT_ROOT      folder of pretrained checkpoints [/checkpoints]
 #   DATA_ROOT      [<repo>/data]
@@ -26,7 +30,12 @@
 #   HOSTFILE       DeepSpeed hostfile for multi-node runs (one "host slots=N" line per node) [none]
 #   MASTER_PORT    rendezvous port [a free port]
 #   DRY_RUN        1: print the command and exit [0]
+#   RESUME         auto: continue from the newest complete checkpoint in the run folder (fresh if none);
+#                  a checkpoint folder; or no: start at step 0 [auto]
 # Arguments given to train.sh are passed to finetune.py after MORE_PARA, so they win.
+# Exit status 75: stopped by SIGTERM/SIGINT sent to the training processes, after checkpointing the current
+# step; run the same command again to resume. A signal to the whole process group (Ctrl-C, a scheduler's
+# kill) also checkpoints, but the deepspeed launcher then exits 1 (or is killed) and waits only 30 s.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,10 +50,20 @@ DS_CONFIG=${DS_CONFIG:-$REPO/ds_configs/zero2.json}
 MASTER_PORT=${MASTER_PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')}
 GRADIENT_ACCUMULATION_STEPS=${GRADIENT_ACCUMULATION_STEPS:-1}
 DRY_RUN=${DRY_RUN:-0}
+RESUME=${RESUME:-auto}
+STAGE=${STAGE:-sft}
+case $STAGE in
+    sft) entry=("$REPO/finetune.py"); stage_suffix= ;;
+    rm|dpo|grpo) entry=("$REPO/preference_tune.py" --stage "$STAGE"); stage_suffix=-$STAGE ;;
+    *) echo "train.sh: STAGE=$STAGE: use sft, rm, dpo or grpo" >&2; exit 2 ;;
+esac
 read -r -a more_para <<< "${MORE_PARA:-}"
 
 demo=0
-if [[ -z ${MODEL_NAME:-} ]]; then
+if [[ -z ${MODEL_NAME:-} && $STAGE != sft ]]; then
+    echo "train.sh: STAGE=$STAGE starts from a trained model: set MODEL_NAME (e.g. outputs/tiny-llama-sample)" >&2
+    exit 2
+elif [[ -z ${MODEL_NAME:-} ]]; then
     demo=1
     MODEL_NAME=tiny-llama
     model_path=$OUTPUT_ROOT/cache/tiny-llama
@@ -61,7 +80,7 @@ BATCH=${BATCH:-8}
 TRAIN_STEPS=${TRAIN_STEPS:-10000}
 SAVE_STEPS=${SAVE_STEPS:-500}
 LR=${LR:-1e-4}
-RESULT_DIR=${RESULT_DIR:-${MODEL_NAME//\//_}-$DATA_VER}
+RESULT_DIR=${RESULT_DIR:-${MODEL_NAME//\//_}-$DATA_VER$stage_suffix}
 output_dir=$OUTPUT_ROOT/$RESULT_DIR
 
 train_file=$DATA_ROOT/$DATA_VER/train.jsonl
@@ -87,7 +106,7 @@ NUM_GPUS=${NUM_GPUS:-$(( gpus > 0 ? gpus : 1 ))}
 launcher+=(--master_port "$MASTER_PORT")
 
 args=(
-    "$REPO/finetune.py"
+    "${entry[@]}"
     --deepspeed "$DS_CONFIG"
     --model_name_or_path "$model_path"
     --train_file "$train_file"
@@ -104,6 +123,9 @@ args=(
 )
 if [[ -n ${FRAMEWORK:-} ]]; then
     args+=(--framework "$FRAMEWORK")
+fi
+if [[ $RESUME != no ]]; then
+    args+=(--resume_from_checkpoint "$RESUME")
 fi
 if [[ -f $valid_file ]]; then
     args+=(--validation_file "$valid_file" --do_eval --eval_strategy steps --eval_steps "$SAVE_STEPS")

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 from datasets import Dataset
-from transformers import PreTrainedTokenizerBase
+from transformers import DataCollatorWithFlattening, PreTrainedTokenizerBase
 
-from ftkit.templates import build_prompt
+from ftkit.templates import build_prompt, uses_chat_template
 
 # Label value the loss ignores (torch.nn.CrossEntropyLoss's default ignore_index).
 IGNORE_INDEX = -100
@@ -90,8 +90,13 @@ def encode_seq2seq(
     max_source_length: int,
     max_target_length: int,
 ) -> dict[str, list[list[int]]]:
-    prompts = [build_prompt(source, template) for source in batch["source"]]
-    encoded = tokenizer(prompts, max_length=max_source_length, truncation=True)
+    prompts = [build_prompt(source, template, tokenizer) for source in batch["source"]]
+    encoded = tokenizer(
+        prompts,
+        max_length=max_source_length,
+        truncation=True,
+        add_special_tokens=not uses_chat_template(template),
+    )
     if "target" in batch:
         encoded["labels"] = tokenizer(
             text_target=batch["target"], max_length=max_target_length, truncation=True
@@ -110,8 +115,14 @@ def encode_clm(
 
     Without a target (prediction) the prompt alone is returned; generation continues it.
     """
-    prompts = [build_prompt(source, template) for source in batch["source"]]
-    prompt_ids = tokenizer(prompts, max_length=max_source_length, truncation=True)["input_ids"]
+    prompts = [build_prompt(source, template, tokenizer) for source in batch["source"]]
+    # Chat-template prompts already hold their special tokens (BOS, <|im_start|>...).
+    prompt_ids = tokenizer(
+        prompts,
+        max_length=max_source_length,
+        truncation=True,
+        add_special_tokens=not uses_chat_template(template),
+    )["input_ids"]
     if "target" not in batch:
         return {"input_ids": prompt_ids, "attention_mask": [[1] * len(ids) for ids in prompt_ids]}
     target_ids = tokenizer(
@@ -187,3 +198,15 @@ class PaddingCollator:
             ]
             batch["labels"] = torch.tensor(padded, dtype=torch.long)
         return dict(batch)
+
+
+def packing_collator(flash_attention: bool = False) -> DataCollatorWithFlattening:
+    """Padding-free clm batches that give the same loss as padded ones.
+
+    A batch becomes one row: its examples concatenated, position ids restarting at 0 for each, no padding.
+    transformers builds a block-diagonal causal mask from those position ids (sdpa, eager) or passes the
+    example boundaries to the varlen kernel (`flash_attention`), so no token attends to another example.
+    Each example's first label becomes IGNORE_INDEX (encode_clm already masks it: it is a prompt token), so
+    no example is trained to predict the next one's first token.
+    """
+    return DataCollatorWithFlattening(separator_id=IGNORE_INDEX, return_flash_attn_kwargs=flash_attention)

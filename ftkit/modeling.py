@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import (
@@ -15,6 +17,10 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import is_flash_attn_2_available
+
+from ftkit.adapters import load_adapter, read_adapter_config
+from ftkit.loading import freed_memory_returned, log_load
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +29,36 @@ class ModelLoadError(OSError):
     """A model that cannot be found or read; the message says where we looked."""
 
 
-def load_config(name_or_path: str, trust_remote_code: bool = False) -> PretrainedConfig:
-    """Load a model config from a folder or hub id.
+def base_model_path(name_or_path: str) -> str | None:
+    """The base model of a PEFT adapter folder (its adapter_config.json's base_model_name_or_path), or None
+    when `name_or_path` is not an adapter folder.
 
     Raises:
-        ModelLoadError: the path does not exist, or the id cannot be resolved (no network, private repo...).
+        ModelLoadError: an adapter folder whose config names no base model.
     """
+    adapter = read_adapter_config(name_or_path)
+    if adapter is None:
+        return None
+    base = adapter.get("base_model_name_or_path")
+    if not base:
+        raise ModelLoadError(
+            f"{name_or_path} is a PEFT adapter folder, but its adapter_config.json names no base model "
+            '(base_model_name_or_path). Add "base_model_name_or_path": "<base model folder or hub id>".'
+        )
+    return base
+
+
+def load_config(name_or_path: str, trust_remote_code: bool = False) -> PretrainedConfig:
+    """Load a model config from a folder or hub id; for a PEFT adapter folder, its base model's config.
+
+    Raises:
+        ModelLoadError: the path does not exist, the id cannot be resolved (no network, private repo...),
+            or the config needs code shipped with the checkpoint and `trust_remote_code` is off.
+    """
+    base = base_model_path(name_or_path)
+    if base is not None:
+        logger.info("%s is a PEFT adapter on %s", name_or_path, base)
+        name_or_path = base
     # Hub ids are "name" or "org/name"; anything else is meant as a local folder.
     looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
     if looks_like_path and not Path(name_or_path).expanduser().exists():
@@ -39,6 +69,14 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
     try:
         return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
+        if "trust_remote_code" in str(e):
+            raise ModelLoadError(
+                f"{name_or_path} needs its own Python code to load (config.json's auto_map names modules "
+                "shipped with the checkpoint), and --trust_remote_code is off. That code runs with your "
+                "permissions: it can read and change your files, credentials and network. Read it first "
+                "(the .py files in the folder or hub repo); pass --trust_remote_code only for a checkpoint "
+                "whose code you trust, ideally pinned to a revision you have read."
+            ) from None
         where = "folder" if Path(name_or_path).exists() else "hub id"
         raise ModelLoadError(
             f"cannot load a model config from {where} {name_or_path!r}: {e}\n"
@@ -50,7 +88,13 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
 def load_tokenizer(
     name_or_path: str, framework: str, trust_remote_code: bool = False
 ) -> PreTrainedTokenizerBase:
-    """Load the tokenizer; decoder-only models get a pad token (EOS when they have none)."""
+    """Load the tokenizer; decoder-only models get a pad token (EOS when they have none).
+
+    A PEFT adapter folder without tokenizer files gives its base model's tokenizer.
+    """
+    base = base_model_path(name_or_path)
+    if base is not None and not (Path(name_or_path) / "tokenizer_config.json").is_file():
+        name_or_path = base
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token_id is None:
         # GPT2/LLaMA ship without a pad token. Padded positions are masked in attention and loss, so any
@@ -82,20 +126,66 @@ def load_model(
     tokenizer: PreTrainedTokenizerBase,
     dtype: torch.dtype | str = "auto",
     trust_remote_code: bool = False,
+    device_map: dict[str, torch.device] | None = None,
+    attn_implementation: str | None = None,
+    half_precision: bool = False,
+    quantization_config: Any = None,
+    adapter_trainable: bool = False,
 ) -> PreTrainedModel:
-    """Load the model for `framework`.
+    """Load the model for `framework`; log the load time and host memory on every process.
+
+    A PEFT adapter folder loads its base model (adapter_config.json's base_model_name_or_path) with the
+    adapter attached: frozen for prediction, trainable with `adapter_trainable`. `quantization_config`
+    (a BitsAndBytesConfig, QLoRA) loads the base weights quantized.
+
+    `attn_implementation` None picks the fastest the model and machine support (fastest_attn_implementation);
+    `half_precision` says whether it will compute in bf16/fp16, which flash attention needs.
 
     Under DeepSpeed ZeRO-3 the Trainer's arguments have already registered the DeepSpeed config, so
-    `from_pretrained` builds the model partitioned across processes.
+    `from_pretrained` builds the model partitioned across processes and only rank 0 reads the weights.
+    Otherwise each tensor is read from the memory-mapped checkpoint onto `device_map`'s device (the CPU
+    when None); see ftkit.loading.
     """
     auto = AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM
-    model = auto.from_pretrained(
-        name_or_path, config=config, dtype=dtype, trust_remote_code=trust_remote_code
-    )
+    if attn_implementation is None:
+        attn_implementation = fastest_attn_implementation(framework, config, half_precision)
+    adapter_base = base_model_path(name_or_path)
+    started = time.perf_counter()
+    with freed_memory_returned():
+        model = auto.from_pretrained(
+            adapter_base or name_or_path,
+            config=config,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+            device_map=device_map,
+            attn_implementation=attn_implementation,
+            quantization_config=quantization_config,
+        )
+    logger.info("attention implementation: %s", model.config._attn_implementation)
+    if device_map is not None:
+        # A one-device map is placement only: without it the Trainer treats the model as any model
+        # already on its device (instead of warning that it spans several devices).
+        del model.hf_device_map
+    if adapter_base is not None:
+        model = load_adapter(model, name_or_path, is_trainable=adapter_trainable)
+    log_load(name_or_path, time.perf_counter() - started)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     if framework == "clm":
         model.config.pad_token_id = tokenizer.pad_token_id
     return model
+
+
+def fastest_attn_implementation(framework: str, config: PretrainedConfig, half_precision: bool) -> str | None:
+    """flash_attention_2 on a CUDA GPU with flash-attn installed, for a half-precision run of a model that
+    supports it; else None, which lets transformers take SDPA where the model has it and eager otherwise."""
+    if not (half_precision and is_flash_attn_2_available()):
+        return None
+    auto = AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM
+    try:
+        model_class = auto._model_mapping[type(config)]
+    except KeyError:  # remote code: its class is unknown until loaded
+        return None
+    return "flash_attention_2" if getattr(model_class, "_supports_flash_attn", False) else None
 
 
 def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
@@ -104,6 +194,9 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     for parameter in model.parameters():
         # ZeRO-3 leaves a 0-element placeholder; ds_numel is the real size.
         n = getattr(parameter, "ds_numel", parameter.numel())
+        if parameter.__class__.__name__ == "Params4bit":
+            # bitsandbytes packs two 4-bit values per byte of its storage dtype.
+            n *= 2 * parameter.element_size()
         total += n
         if parameter.requires_grad:
             trainable += n

@@ -42,11 +42,12 @@ from transformers import (
 )
 from trl import DPOConfig, DPOTrainer, GRPOConfig, GRPOTrainer, RewardConfig, RewardTrainer
 
+from ftkit import adapters
 from ftkit.args import ConfigurationError, ModelArguments
 from ftkit.checkpointing import CrashSafeCheckpointMixin
 from ftkit.data import DataError
 from ftkit.loading import log_load
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt, uses_chat_template
 from m2scorer import GoldSentence, M2FormatError, load_gold, precision_recall_f, score_sentence
 
 logger = logging.getLogger(__name__)
@@ -320,9 +321,15 @@ def encode_answers(
     answers: Sequence[list[str]],
     max_source_length: int,
     max_target_length: int,
+    add_special_tokens: bool = True,
 ) -> tuple[list[list[int]], list[list[list[int]]]]:
-    """Token ids of each prompt (special tokens included) and of each answer + EOS, as SFT encodes them."""
-    prompt_ids = tokenizer(prompts, max_length=max_source_length, truncation=True)["input_ids"]
+    """Token ids of each prompt and of each answer + EOS, as SFT encodes them.
+
+    `add_special_tokens` False for chat-template prompts, which already hold theirs.
+    """
+    prompt_ids = tokenizer(
+        prompts, max_length=max_source_length, truncation=True, add_special_tokens=add_special_tokens
+    )["input_ids"]
     encoded = []
     for column in answers:
         ids = tokenizer(column, add_special_tokens=False, max_length=max_target_length - 1, truncation=True)
@@ -342,9 +349,14 @@ def encode_preference_dataset(
 
     dpo: prompt_ids, chosen_ids, rejected_ids (answers only); rm: chosen_ids, rejected_ids (prompt + answer).
     """
-    prompts = [build_prompt(prompt, template) for prompt in pairs["prompt"]]
+    prompts = [build_prompt(prompt, template, tokenizer) for prompt in pairs["prompt"]]
     prompt_ids, (chosen, rejected) = encode_answers(
-        tokenizer, prompts, [pairs["chosen"], pairs["rejected"]], max_source_length, max_target_length
+        tokenizer,
+        prompts,
+        [pairs["chosen"], pairs["rejected"]],
+        max_source_length,
+        max_target_length,
+        add_special_tokens=not uses_chat_template(template),
     )
     if stage == "dpo":
         return Dataset.from_dict({"prompt_ids": prompt_ids, "chosen_ids": chosen, "rejected_ids": rejected})
@@ -356,11 +368,15 @@ def encode_preference_dataset(
     )
 
 
-def grpo_dataset(sentences: list[GoldSentence], template: str) -> Dataset:
-    """Columns GRPOTrainer passes to the reward functions: prompt (templated), source, gold_edits (JSON)."""
+def grpo_dataset(
+    sentences: list[GoldSentence], template: str, tokenizer: PreTrainedTokenizerBase | None = None
+) -> Dataset:
+    """Columns GRPOTrainer passes to the reward functions: prompt (templated), source, gold_edits (JSON).
+
+    The chat template needs `tokenizer`."""
     return Dataset.from_dict(
         {
-            "prompt": [build_prompt(s.source, template) for s in sentences],
+            "prompt": [build_prompt(s.source, template, tokenizer) for s in sentences],
             "source": [s.source for s in sentences],
             "gold_edits": [_dump_gold(s.edits) for s in sentences],
         }
@@ -445,15 +461,13 @@ def load_reward_model(
 
 
 def lora_config(args: PreferenceArguments, stage: str):
-    """The PEFT LoraConfig for --use_peft; the reward head stays fully trainable."""
-    from peft import LoraConfig
-
-    targets = args.lora_target_modules
-    return LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=targets if targets == "all-linear" else [t.strip() for t in targets.split(",")],
+    """The PEFT LoraConfig for --use_peft (ftkit.adapters, as finetune.py's); the reward head stays fully
+    trainable."""
+    return adapters.lora_config(
+        args.lora_r,
+        args.lora_alpha,
+        args.lora_dropout,
+        args.lora_target_modules,
         task_type="SEQ_CLS" if stage == "rm" else "CAUSAL_LM",
         modules_to_save=["score"] if stage == "rm" else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import asdict
@@ -11,21 +12,61 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
+from torch.utils.data import SequentialSampler
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-from ftkit.data import PaddingCollator
+from ftkit.checkpointing import CrashSafeCheckpointMixin
+from ftkit.data import PaddingCollator, packing_collator
 from ftkit.generation import decode
 from ftkit.modeling import count_parameters
+from ftkit.throughput import ThroughputCallback
 
 logger = logging.getLogger(__name__)
 
 
-class GecTrainer(Seq2SeqTrainer):
-    """A Seq2SeqTrainer whose generated ids hold only new tokens, for decoder-only models too."""
+class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
+    """A Seq2SeqTrainer whose generated ids hold only new tokens, for decoder-only models too.
 
-    def __init__(self, *args: Any, framework: str, **kwargs: Any) -> None:
+    Checkpoints are written atomically, and SIGTERM/SIGINT stop it cleanly (ftkit.checkpointing).
+    """
+
+    def __init__(
+        self, *args: Any, framework: str, throughput: ThroughputCallback | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.framework = framework
+        self.throughput = throughput
+        if throughput is not None:
+            # First, so the figures it adds to each log reach the reporting callbacks (tensorboard, wandb).
+            self.callback_handler.callbacks.insert(0, throughput)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self.throughput is not None:
+            self.throughput.count(inputs)
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def _get_eval_sampler(self, eval_dataset):
+        # With train_sampling_strategy group_by_length the Trainer would shuffle evaluation batches by
+        # length too; predict() needs rows in dataset order (it sorts them by length itself).
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """Trainer._save, writing the weights as safetensors shards of at most --save_shard_size.
+
+        Trainer._save calls `save_pretrained` without a shard size (transformers' default is 50GB). The
+        rest stays as the Trainer does it: which ranks write, the consolidated 16-bit state dict it is
+        given under ZeRO-3, the tokenizer and the arguments. This serves the final model and checkpoint-N.
+        """
+        shard_size = getattr(self.args, "save_shard_size", None)
+        model = self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
+        if shard_size is None or not isinstance(model, PreTrainedModel):
+            super()._save(output_dir, state_dict)
+            return
+        model.save_pretrained = functools.partial(model.save_pretrained, max_shard_size=shard_size)
+        try:
+            super()._save(output_dir, state_dict)
+        finally:
+            del model.save_pretrained  # the class's method again
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
         loss, generated, labels = super().prediction_step(
@@ -48,15 +89,24 @@ def build_trainer(
     framework: str,
     train_dataset: Dataset | None = None,
     eval_dataset: Dataset | None = None,
+    packing: bool = False,
 ) -> GecTrainer:
+    """A trainer with padded (or, with `packing`, padding-free) batches and throughput in its logs."""
+    if packing:
+        # A KV cache, useless in training, would also hide the packed examples' boundaries from the mask.
+        model.config.use_cache = False
+        collator = packing_collator(model.config._attn_implementation.startswith("flash"))
+    else:
+        collator = PaddingCollator(tokenizer, padding_side="right")
     return GecTrainer(
         model=model,
         args=training_args,
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
-        data_collator=PaddingCollator(tokenizer, padding_side="right"),
+        data_collator=collator,
         framework=framework,
+        throughput=ThroughputCallback(),
     )
 
 
@@ -75,8 +125,9 @@ def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Modul
         world,
         per_device * accumulation * world,
     )
+    # Adapters train a small share: 3 significant digits, not 2 decimals (which show 0.00%).
     logger.info(
-        "parameters: trainable %s / total %s (%.2f%%)",
+        "parameters: trainable %s / total %s (trainable %.3g%%)",
         f"{trainable:,}",
         f"{total:,}",
         100 * trainable / max(total, 1),
