@@ -3,8 +3,14 @@
 Tests and the CPU demo use these models: they exercise the real `from_pretrained` loading paths of
 each family without any download.
 
+The qwen2 family copies Qwen2's tokenizer design: byte-level BPE (any text, Chinese included, encodes
+without <unk>), `<|endoftext|>` as EOS and pad, no BOS, `<|im_start|>`/`<|im_end|>` special tokens and the
+ChatML chat template of Qwen2-Instruct.
+
 Usage:
     python scripts/make_tiny_model.py --family t5 --out cache/tiny-t5 [--corpus data/sample/train.jsonl]
+    python scripts/make_tiny_model.py --family qwen2 \
+        --out cache/tiny-qwen2 --corpus data/sample_zh/train.jsonl
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
-from tokenizers import ByteLevelBPETokenizer
+from tokenizers import ByteLevelBPETokenizer, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import (
     AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
@@ -29,14 +35,28 @@ from transformers import (
     LlamaConfig,
     LlamaTokenizer,
     PreTrainedTokenizerFast,
+    Qwen2Config,
+    Qwen2Tokenizer,
     T5Config,
     T5Tokenizer,
 )
+from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftkit.templates import TEMPLATES  # noqa: E402
 
-FAMILIES = ("t5", "gpt2", "bloom", "llama")
+FAMILIES = ("t5", "gpt2", "bloom", "llama", "qwen2")
+QWEN2_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# Qwen2-Instruct's chat template (ChatML, with its default system prompt), without tool calling.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}"
+    "{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "data" / "sample" / "train.jsonl"
 
 
@@ -70,7 +90,37 @@ def train_sentencepiece(lines: list[str], out_file: Path, vocab_size: int, **spe
     out_file.write_bytes(model.getvalue())
 
 
+def make_qwen2_tokenizer(lines: list[str], vocab_size: int) -> Qwen2Tokenizer:
+    """Byte-level BPE trained with Qwen2's normaliser and pre-tokeniser, loaded as a Qwen2Tokenizer."""
+    bpe = Tokenizer(models.BPE())
+    bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=QWEN2_SPECIALS,
+        # All 256 bytes, so text with characters the corpus lacks still encodes.
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(lines, trainer)
+    model = json.loads(bpe.to_str())["model"]
+    tokenizer = Qwen2Tokenizer(
+        vocab=model["vocab"],
+        merges=[tuple(merge) for merge in model["merges"]],
+        extra_special_tokens=QWEN2_SPECIALS[1:],
+    )
+    tokenizer.chat_template = CHATML_TEMPLATE
+    return tokenizer
+
+
 def make_tokenizer(family: str, lines: list[str], vocab_size: int):
+    if family == "qwen2":
+        return make_qwen2_tokenizer(lines, vocab_size)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if family == "t5":
@@ -139,6 +189,19 @@ def make_config(family: str, tokenizer, hidden: int, layers: int, heads: int):
         )
     if family == "bloom":
         return BloomConfig(vocab_size=vocab, hidden_size=hidden, n_layer=layers, n_head=heads, **common)
+    if family == "qwen2":
+        # Grouped-query attention and tied embeddings, as in the small Qwen2 models (0.5B, 1.5B).
+        return Qwen2Config(
+            vocab_size=vocab,
+            hidden_size=hidden,
+            intermediate_size=hidden * 4,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            num_key_value_heads=max(1, heads // 2),
+            max_position_embeddings=512,
+            tie_word_embeddings=True,
+            **common,
+        )
     return LlamaConfig(
         vocab_size=vocab,
         hidden_size=hidden,
