@@ -19,13 +19,13 @@ import torch
 import transformers
 
 from ftkit.adapters import quantization_config, wrap_for_training
-from ftkit.args import ConfigurationError, parse_args, validate_args
-from ftkit.checkpointing import StoppedBySignal, resolve_resume_checkpoint
-from ftkit.data import DataError, encode_dataset, load_dataset_file
+from ftkit.args import parse_args, validate_args
+from ftkit.checkpointing import resolve_resume_checkpoint
+from ftkit.cli import run_entry_point
+from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.generation import generation_kwargs, write_lines
 from ftkit.loading import init_distributed_if_launched, load_device_map
-from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
-from ftkit.templates import TemplateError
+from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.training import build_trainer, log_run_setup, predict, save_run_args
 
 logger = logging.getLogger("finetune")
@@ -62,7 +62,7 @@ def run(argv: list[str] | None = None) -> None:
             is_main_process=training_args.should_save,
         )
     tokenizer_path = model_args.tokenizer_name or model_args.model_name_or_path
-    tokenizer = load_tokenizer(tokenizer_path, framework, model_args.trust_remote_code)
+    tokenizer = load_tokenizer(tokenizer_path, model_args.trust_remote_code)
 
     # Read every input before anything is written, so bad data fails fast and leaves no half-made run.
     splits = {}
@@ -159,15 +159,7 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(argv)
-    except (ConfigurationError, DataError, ModelLoadError, TemplateError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except StoppedBySignal as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
+    return run_entry_point(run, argv)
 
 
 if __name__ == "__main__":

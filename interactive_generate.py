@@ -200,7 +200,7 @@ def load_session(args: argparse.Namespace, scratch: Path) -> Session:
         temperature=args.temperature,
         top_p=args.top_p,
     )
-    tokenizer = load_tokenizer(load_from, framework, args.trust_remote_code)
+    tokenizer = load_tokenizer(load_from, args.trust_remote_code)
     # chat needs a chat template: fail now, not at the first line.
     build_prompt("", template, tokenizer)
     dtype = weights_dtype(training=False, deepspeed=False, bf16=args.bf16, fp16=False)

@@ -27,10 +27,10 @@ import transformers
 from transformers import HfArgumentParser
 
 from ftkit.args import CheckpointArguments, ConfigurationError
-from ftkit.checkpointing import StoppedBySignal, resolve_resume_checkpoint
-from ftkit.data import DataError
+from ftkit.checkpointing import resolve_resume_checkpoint
+from ftkit.cli import run_entry_point
 from ftkit.loading import init_distributed_if_launched
-from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
+from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.preference import (
     STAGE_CONFIGS,
     STAGES,
@@ -48,7 +48,6 @@ from ftkit.preference import (
     read_preference_pairs,
     validate_preference_args,
 )
-from ftkit.templates import TemplateError
 from ftkit.training import log_run_setup, save_run_args
 
 logger = logging.getLogger("preference_tune")
@@ -117,7 +116,7 @@ def run(argv: list[str] | None = None) -> None:
         is_main_process=training_args.should_save,
     )
     tokenizer = load_tokenizer(
-        model_args.tokenizer_name or model_args.model_name_or_path, "clm", model_args.trust_remote_code
+        model_args.tokenizer_name or model_args.model_name_or_path, model_args.trust_remote_code
     )
 
     # Read and check every input before anything is loaded or written.
@@ -164,7 +163,7 @@ def run(argv: list[str] | None = None) -> None:
         reward_funcs = [m2_f05_reward]
         if pref_args.reward_model_name_or_path:
             path = pref_args.reward_model_name_or_path
-            rm_tokenizer = load_tokenizer(path, "clm", model_args.trust_remote_code)
+            rm_tokenizer = load_tokenizer(path, model_args.trust_remote_code)
             reward_model = load_reward_model(path, load_config(path), rm_tokenizer, "auto")
             reward_funcs.append(
                 RewardModelScorer(
@@ -203,15 +202,7 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        run(argv)
-    except (ConfigurationError, DataError, ModelLoadError, TemplateError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except StoppedBySignal as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        return e.exit_code
-    return 0
+    return run_entry_point(run, argv)
 
 
 if __name__ == "__main__":

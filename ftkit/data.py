@@ -25,6 +25,36 @@ class DataError(ValueError):
     """Input data that cannot be used; the message names the file, line and fix."""
 
 
+EXAMPLE_ROW = '{"source": "He go home .", "target": "He goes home ."}'
+
+
+def read_jsonl_rows(path: str | Path, example: str) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) for every non-blank line of a JSONL file; `where` is "path:line" for messages.
+
+    Raises:
+        DataError: a line that is not a JSON object, or no rows at all; `example` shows a good line.
+    """
+    rows = []
+    with Path(path).open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    f"{where}: not valid JSON ({e.msg} at column {e.colno}). Each line must be one object "
+                    f"like {example}."
+                ) from None
+            if not isinstance(row, dict):
+                raise DataError(f"{where}: not a JSON object. Each line must be one object like {example}.")
+            rows.append((where, row))
+    if not rows:
+        raise DataError(f"{path}: no examples. Give at least one line like {example}.")
+    return rows
+
+
 def read_examples(path: str | Path, require_target: bool) -> dict[str, list[str]]:
     """Read `{"source", "target"}` JSONL, or (when no target is required) plain text, one source per line.
 
@@ -34,45 +64,34 @@ def read_examples(path: str | Path, require_target: bool) -> dict[str, list[str]
         DataError: unreadable JSON, a line without `source`/`target`, non-string fields, or an empty file.
     """
     path = Path(path)
+    if path.suffix != ".jsonl":
+        if require_target:
+            raise DataError(
+                f"{path}: training and validation data must be JSONL, one object like {EXAMPLE_ROW}."
+            )
+        sources = [line.rstrip("\r\n") for line in path.open(encoding="utf-8")]
+        if not sources:
+            raise DataError(f"{path}: no examples. Give one source sentence per line.")
+        return {"source": sources}
     sources: list[str] = []
     targets: list[str] = []
-    jsonl = path.suffix == ".jsonl"
-    if not jsonl and require_target:
-        raise DataError(f'{path}: training and validation data must be JSONL with "source" and "target".')
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not jsonl:
-                sources.append(line.rstrip("\r\n"))
-                continue
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(
-                    f"{where}: not valid JSON ({e.msg} at column {e.colno}). Each line must be one "
-                    'object like {"source": "...", "target": "..."}.'
-                ) from None
-            if not isinstance(row, dict) or not isinstance(row.get("source"), str):
-                raise DataError(
-                    f'{where}: no string "source" field. Each line must be one object like '
-                    '{"source": "...", "target": "..."}.'
-                )
-            sources.append(row["source"])
-            target = row.get("target")
-            if target is not None and not isinstance(target, str):
-                raise DataError(f'{where}: "target" must be a string.')
-            if target is None and (require_target or targets):
-                raise DataError(
-                    f'{where}: no "target" field; every line of a training or validation file needs one.'
-                )
-            if target is not None:
-                if len(targets) != len(sources) - 1:
-                    raise DataError(f'{where}: has a "target" but earlier lines do not; give all or none.')
-                targets.append(target)
-    if not sources:
-        raise DataError(f"{path}: no examples. Give at least one line.")
+    for where, row in read_jsonl_rows(path, EXAMPLE_ROW):
+        if not isinstance(row.get("source"), str):
+            raise DataError(
+                f'{where}: no string "source" field. Each line must be one object like {EXAMPLE_ROW}.'
+            )
+        sources.append(row["source"])
+        target = row.get("target")
+        if target is not None and not isinstance(target, str):
+            raise DataError(f'{where}: "target" must be a string.')
+        if target is None and (require_target or targets):
+            raise DataError(
+                f'{where}: no "target" field; every line of a training or validation file needs one.'
+            )
+        if target is not None:
+            if len(targets) != len(sources) - 1:
+                raise DataError(f'{where}: has a "target" but earlier lines do not; give all or none.')
+            targets.append(target)
     return {"source": sources, "target": targets} if targets else {"source": sources}
 
 

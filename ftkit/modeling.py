@@ -85,9 +85,7 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
         ) from None
 
 
-def load_tokenizer(
-    name_or_path: str, framework: str, trust_remote_code: bool = False
-) -> PreTrainedTokenizerBase:
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
     """Load the tokenizer; decoder-only models get a pad token (EOS when they have none).
 
     A PEFT adapter folder without tokenizer files gives its base model's tokenizer.

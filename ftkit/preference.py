@@ -45,7 +45,7 @@ from trl import DPOConfig, DPOTrainer, GRPOConfig, GRPOTrainer, RewardConfig, Re
 from ftkit import adapters
 from ftkit.args import ConfigurationError, ModelArguments
 from ftkit.checkpointing import CrashSafeCheckpointMixin
-from ftkit.data import DataError
+from ftkit.data import EXAMPLE_ROW, DataError, read_jsonl_rows
 from ftkit.loading import log_load
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt, uses_chat_template
 from m2scorer import GoldSentence, M2FormatError, load_gold, precision_recall_f, score_sentence
@@ -184,29 +184,6 @@ def validate_preference_args(
 # ---- Data ----
 
 
-def _read_jsonl(path: Path, example: str) -> list[tuple[str, dict[str, Any]]]:
-    """(where, row) for every non-blank line; `where` is "path:line"."""
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(
-                    f"{where}: not valid JSON ({e.msg} at column {e.colno}). Each line must be one object "
-                    f"like {example}."
-                ) from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: not a JSON object. Each line must be one object like {example}.")
-            rows.append((where, row))
-    if not rows:
-        raise DataError(f"{path}: no examples. Give at least one line like {example}.")
-    return rows
-
-
 PAIR_EXAMPLE = '{"prompt": "He go home .", "chosen": "He goes home .", "rejected": "He go home ."}'
 
 
@@ -220,7 +197,7 @@ def read_preference_pairs(path: str | Path, max_samples: int | None = None) -> d
     if path.suffix != ".jsonl":
         raise DataError(f"{path}: preference pairs must be JSONL (.jsonl), one object like {PAIR_EXAMPLE}.")
     columns: dict[str, list[str]] = {"prompt": [], "chosen": [], "rejected": []}
-    for where, row in _read_jsonl(path, PAIR_EXAMPLE):
+    for where, row in read_jsonl_rows(path, PAIR_EXAMPLE):
         for name in columns:
             if not isinstance(row.get(name), str):
                 problem = "no" if name not in row else "a non-string"
@@ -300,7 +277,7 @@ def read_gold_sentences(path: str | Path, max_samples: int | None = None) -> lis
             "on every line (edits are derived from their difference) or an .m2 file; plain text has none."
         )
     sentences = []
-    for where, row in _read_jsonl(path, '{"source": "He go home .", "target": "He goes home ."}'):
+    for where, row in read_jsonl_rows(path, EXAMPLE_ROW):
         if not isinstance(row.get("source"), str):
             raise DataError(f'{where}: no string "source" field.')
         if not isinstance(row.get("target"), str):

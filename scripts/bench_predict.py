@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     sources = read_examples(args.inputs, require_target=False)["source"][: args.limit]
     config = load_config(args.model_name_or_path)
     framework = "seq2seq" if config.is_encoder_decoder else "clm"
-    tokenizer = load_tokenizer(args.model_name_or_path, framework)
+    tokenizer = load_tokenizer(args.model_name_or_path)
     dtype = weights_dtype(training=False, deepspeed=False, bf16=args.bf16, fp16=False)
     model = load_model(args.model_name_or_path, framework, config, tokenizer, dtype).eval()
     model.to("cuda" if torch.cuda.is_available() else "cpu")

@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = json.loads((ours_dir / "train_results.json").read_text())
         baseline = json.loads((baseline_dir / "bench_results.json").read_text())
 
-        tokenizer = load_tokenizer(str(args.model), framework)
+        tokenizer = load_tokenizer(str(args.model))
         encoded = encode_dataset(
             Dataset.from_dict({"source": sources[:n], "target": targets[:n]}),
             framework, tokenizer, DEFAULT_TEMPLATE, 256, 256,

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             with args.input_file.open(encoding="utf-8") as f:
                 targets = [json.loads(line)["target"] for line in f if line.strip()][: len(sentences)]
         config = load_config(args.model_name_or_path)
-        tokenizer = load_tokenizer(args.model_name_or_path, "clm")
+        tokenizer = load_tokenizer(args.model_name_or_path)
         model = load_model(args.model_name_or_path, "clm", config, tokenizer, dtype="auto")
     except (DataError, ModelLoadError) as e:
         print(f"error: {e}", file=sys.stderr)

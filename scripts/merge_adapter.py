@@ -32,7 +32,7 @@ def merge(adapter: Path, out: Path, shard_size: str = "5GB", trust_remote_code: 
         raise ModelLoadError(f"{adapter} has no adapter_config.json: not a PEFT adapter folder.")
     config = load_config(str(adapter), trust_remote_code)
     framework = "seq2seq" if config.is_encoder_decoder else "clm"
-    tokenizer = load_tokenizer(str(adapter), framework, trust_remote_code)
+    tokenizer = load_tokenizer(str(adapter), trust_remote_code)
     # The checkpoint's own dtype: merging adds the low-rank update to each weight in place.
     model = load_model(str(adapter), framework, config, tokenizer, "auto", trust_remote_code)
     merged = merge_adapter(model)

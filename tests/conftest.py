@@ -44,15 +44,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_deepspeed(args: list[str], nproc: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run finetune.py under the deepspeed launcher on CPU; fail the test with its output if it fails."""
+def run_deepspeed(
+    args: list[str], nproc: int = 1, timeout: int = 600, script: str = "finetune.py"
+) -> subprocess.CompletedProcess:
+    """Run an entry point (finetune.py by default) under the deepspeed launcher on CPU; fail the test with
+    its output if it fails."""
     command = [
         "deepspeed",
         "--num_gpus",
         str(nproc),
         "--master_port",
         str(free_port()),
-        str(REPO / "finetune.py"),
+        str(REPO / script),
         "--use_cpu",
         *args,
     ]

@@ -20,7 +20,7 @@ def chaotic_llama(tiny_model, tmp_path_factory):
     """A tiny LLaMA whose outputs depend on the whole input (a fresh one repeats a token for any input,
     which would hide a mix-up of rows)."""
     path = str(tiny_model("llama"))
-    tokenizer = load_tokenizer(path, "clm")
+    tokenizer = load_tokenizer(path)
     model = load_model(path, "clm", load_config(path), tokenizer)
     torch.manual_seed(0)
     with torch.no_grad():
@@ -45,7 +45,7 @@ def inputs(tmp_path):
 @pytest.mark.parametrize("num_beams", [1, 2])
 def test_sorted_batches_equal_the_plain_loop_in_order(chaotic_llama, inputs, tmp_path, num_beams):
     sources, _ = inputs
-    tokenizer = load_tokenizer(chaotic_llama, "clm")
+    tokenizer = load_tokenizer(chaotic_llama)
     model = load_model(chaotic_llama, "clm", load_config(chaotic_llama), tokenizer).eval()
     dataset = encode_dataset(Dataset.from_dict({"source": sources}), "clm", tokenizer, "gec", 256, 8)
     lengths = [len(ids) for ids in dataset["input_ids"]]

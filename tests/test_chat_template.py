@@ -19,7 +19,7 @@ TARGET = "He goes to school ."
 @pytest.fixture(scope="module")
 def qwen2_tokenizer(tiny_model):
     """The tiny qwen2 family's tokenizer: byte-level BPE with Qwen2-Instruct's ChatML chat template."""
-    return load_tokenizer(str(tiny_model("qwen2")), "clm")
+    return load_tokenizer(str(tiny_model("qwen2")))
 
 
 def test_chat_prompt_is_the_user_turn_of_the_tokenizers_chat_template(qwen2_tokenizer):
@@ -67,7 +67,7 @@ def test_chat_template_trains_and_predicts_through_finetune(tiny_model, tmp_path
 
 def test_chat_template_without_one_in_the_tokenizer_is_a_clear_error(tiny_model, tmp_path, capsys):
     llama = tiny_model("llama")
-    tokenizer = load_tokenizer(str(llama), "clm")
+    tokenizer = load_tokenizer(str(llama))
     assert not tokenizer.chat_template
     with pytest.raises(TemplateError, match="has none"):
         build_prompt(SOURCE, "chat", tokenizer)

@@ -53,7 +53,7 @@ def test_bad_training_data_names_file_and_line(tmp_path, lines, message):
 
 @pytest.mark.parametrize("family", ["gpt2", "bloom", "llama"])
 def test_clm_labels_mask_exactly_the_prompt_and_end_with_eos(tiny_model, family):
-    tokenizer = load_tokenizer(str(tiny_model(family)), "clm")
+    tokenizer = load_tokenizer(str(tiny_model(family)))
     batch = {
         "source": ["He go to school .", "She is happy ."],
         "target": ["He goes to school .", "She is happy ."],
@@ -69,7 +69,7 @@ def test_clm_labels_mask_exactly_the_prompt_and_end_with_eos(tiny_model, family)
 
 
 def test_clm_target_truncation_keeps_eos(tiny_model):
-    tokenizer = load_tokenizer(str(tiny_model("llama")), "clm")
+    tokenizer = load_tokenizer(str(tiny_model("llama")))
     encoded = encode_clm(
         {"source": ["a"], "target": ["He goes to school every day ."]}, tokenizer, "none", 64, 4
     )
@@ -78,7 +78,7 @@ def test_clm_target_truncation_keeps_eos(tiny_model):
 
 
 def test_clm_prediction_encodes_the_prompt_only(tiny_model):
-    tokenizer = load_tokenizer(str(tiny_model("gpt2")), "clm")
+    tokenizer = load_tokenizer(str(tiny_model("gpt2")))
     encoded = encode_clm({"source": ["He go ."]}, tokenizer, "gec", 64, 64)
     assert encoded["input_ids"] == [tokenizer(build_prompt("He go .", "gec"))["input_ids"]]
     assert "labels" not in encoded
@@ -92,13 +92,13 @@ def test_seq2seq_encodes_prompt_and_target_with_eos(tiny_model):
 
 
 def test_gpt2_pad_token_falls_back_to_eos(tiny_model):
-    tokenizer = load_tokenizer(str(tiny_model("gpt2")), "clm")
+    tokenizer = load_tokenizer(str(tiny_model("gpt2")))
     assert tokenizer.pad_token_id == tokenizer.eos_token_id is not None
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_collator_pads_inputs_and_labels_on_one_side(tiny_model, side):
-    tokenizer = load_tokenizer(str(tiny_model("llama")), "clm")
+    tokenizer = load_tokenizer(str(tiny_model("llama")))
     features = [
         {"input_ids": [5, 6, 7], "attention_mask": [1, 1, 1], "labels": [-100, 6, 7]},
         {"input_ids": [8], "attention_mask": [1], "labels": [8]},

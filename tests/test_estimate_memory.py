@@ -80,7 +80,7 @@ def test_model_folder_is_counted_on_the_meta_device(tiny_model, family):
     path = tiny_model(family)
     total, largest = count_model_params(path)
     framework = "seq2seq" if family == "t5" else "clm"
-    model = load_model(str(path), framework, load_config(str(path)), load_tokenizer(str(path), framework))
+    model = load_model(str(path), framework, load_config(str(path)), load_tokenizer(str(path)))
     assert total == sum(p.numel() for p in model.parameters())  # tied weights once
     assert largest == model.get_input_embeddings().weight.numel()
 

@@ -24,7 +24,7 @@ def chaotic_model(tiny_model, tmp_path_factory):
         if family not in built:
             path = str(tiny_model(family))
             framework = "seq2seq" if family == "t5" else "clm"
-            tokenizer = load_tokenizer(path, framework)
+            tokenizer = load_tokenizer(path)
             model = load_model(path, framework, load_config(path), tokenizer)
             torch.manual_seed(0)
             with torch.no_grad():
@@ -40,7 +40,7 @@ def chaotic_model(tiny_model, tmp_path_factory):
 
 
 def load(path, framework):
-    tokenizer = load_tokenizer(path, framework)
+    tokenizer = load_tokenizer(path)
     return load_model(path, framework, load_config(path), tokenizer).eval(), tokenizer
 
 

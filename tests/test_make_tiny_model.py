@@ -70,7 +70,7 @@ def test_chat_template_is_chatml(qwen2):
 
 
 def test_model_loads_through_the_toolkit_and_computes_a_loss(qwen2):
-    tokenizer = load_tokenizer(str(qwen2), "clm")
+    tokenizer = load_tokenizer(str(qwen2))
     model = load_model(str(qwen2), "clm", load_config(str(qwen2)), tokenizer, dtype=torch.float32)
     batch = tokenizer(["他跑得很快。"], return_tensors="pt")
     loss = model(**batch, labels=batch["input_ids"]).loss

@@ -24,7 +24,7 @@ def sample_rows(tokenizer, n=12):
 @pytest.mark.parametrize("family, attn", [("llama", "sdpa"), ("llama", "eager"), ("gpt2", "sdpa")])
 def test_packed_and_padded_batches_give_the_same_loss(tiny_model, tmp_path, family, attn):
     path = str(tiny_model(family))
-    tokenizer = load_tokenizer(path, "clm")
+    tokenizer = load_tokenizer(path)
     model = load_model(path, "clm", load_config(path), tokenizer, torch.float32, attn_implementation=attn)
     trainer = build_trainer(
         model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), "clm", packing=True

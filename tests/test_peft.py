@@ -26,7 +26,7 @@ TYPES = ("lora", "prompt_tuning", "prefix_tuning", "p_tuning")
 
 
 def load(path, framework):
-    tokenizer = load_tokenizer(str(path), framework)
+    tokenizer = load_tokenizer(str(path))
     model = load_model(str(path), framework, load_config(str(path)), tokenizer, dtype=torch.float32)
     return model, tokenizer
 

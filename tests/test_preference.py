@@ -17,7 +17,7 @@ import torch
 from transformers import set_seed
 
 import preference_tune
-from conftest import EVAL_SAMPLE, REPO, SAMPLE, free_port
+from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_deepspeed
 from ftkit.data import DataError, encode_dataset, load_dataset_file
 from ftkit.generation import decode
 from ftkit.modeling import load_config, load_model, load_tokenizer
@@ -113,7 +113,7 @@ def test_m2_reward_takes_trls_arguments():
 
 
 def test_pairs_are_encoded_as_sft_encodes_them(tiny_model):
-    tokenizer = load_tokenizer(str(tiny_model("llama")), "clm")
+    tokenizer = load_tokenizer(str(tiny_model("llama")))
     rows = sample_rows(4, offset=1)
     pairs = {
         "prompt": [r["source"] for r in rows],
@@ -249,29 +249,10 @@ def test_encoder_decoder_model_and_unknown_stage(tiny_model, run_dir, capsys):
 
 
 def run_preference_tune(args, timeout=600):
-    command = [
-        "deepspeed",
-        "--num_gpus",
-        "1",
-        "--master_port",
-        str(free_port()),
-        str(REPO / "preference_tune.py"),
-        "--use_cpu",
-        "--deepspeed",
-        str(REPO / "ds_configs" / "zero2.json"),
-        "--save_strategy",
-        "no",
-        "--logging_steps",
-        "5",
-        *args,
-    ]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n"
-            f"{result.stderr[-6000:]}"
-        )
-    return result
+    zero2 = ["--deepspeed", str(REPO / "ds_configs" / "zero2.json"), "--save_strategy", "no"]
+    return run_deepspeed(
+        [*zero2, "--logging_steps", "5", *args], timeout=timeout, script="preference_tune.py"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +299,7 @@ def test_reward_model_learns_a_separable_toy_set(tiny_model, tmp_path):
     train = write_jsonl(tmp_path / "train.jsonl", [pair(r) for r in sample_rows(640)])
     valid = write_jsonl(tmp_path / "valid.jsonl", [pair(r) for r in sample_rows(100, offset=5000)])
     base = tiny_model("llama")
-    tokenizer = load_tokenizer(str(base), "clm")
+    tokenizer = load_tokenizer(str(base))
     valid_set = encode_preference_dataset(read_preference_pairs(valid), "rm", tokenizer, "gec", 256, 256)
     set_seed(42)  # the run's --seed: the same random head
     before = reward_accuracy(
@@ -355,7 +336,7 @@ def test_sft_predictions_to_pairs_to_dpo_widens_the_margin(sft_model, tmp_path):
     )
     pairs = read_preference_pairs(pairs_file)
     assert len(pairs["prompt"]) >= 32
-    tokenizer = load_tokenizer(str(sft_model), "clm")
+    tokenizer = load_tokenizer(str(sft_model))
     encoded = encode_preference_dataset(pairs, "dpo", tokenizer, "gec", 256, 256)
 
     def margin(path):
@@ -379,7 +360,7 @@ def test_sft_predictions_to_pairs_to_dpo_widens_the_margin(sft_model, tmp_path):
 
 def sampled_reward(path, sentences, samples=16, max_new_tokens=20, seed=0):
     """Mean M2 F0.5 of `samples` sampled corrections per sentence (temperature 1, as GRPO samples)."""
-    tokenizer = load_tokenizer(str(path), "clm")
+    tokenizer = load_tokenizer(str(path))
     model = load_model(str(path), "clm", load_config(str(path)), tokenizer, torch.float32).eval()
     batch = tokenizer(
         [build_prompt(s.source, "gec") for s in sentences],

@@ -110,7 +110,7 @@ def test_peak_flops_by_gpu_name(monkeypatch, name, flops):
 
 def test_model_flops_count_matmul_parameters_and_attention(tiny_model):
     path = str(tiny_model("llama"))
-    model = load_model(path, "clm", load_config(path), load_tokenizer(path, "clm"), torch.float32)
+    model = load_model(path, "clm", load_config(path), load_tokenizer(path), torch.float32)
     flops = ModelFlops.of(model)
     embedding = model.get_input_embeddings().weight.numel()
     assert flops.encoder_params == 0
@@ -130,7 +130,7 @@ def test_model_flops_count_matmul_parameters_and_attention(tiny_model):
 
 def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny_model, tmp_path):
     path = str(tiny_model("llama"))
-    config, tokenizer = load_config(path), load_tokenizer(path, "clm")
+    config, tokenizer = load_config(path), load_tokenizer(path)
     assert fastest_attn_implementation("clm", config, half_precision=True) is None  # no CUDA here: SDPA
     assert load_model(path, "clm", config, tokenizer).config._attn_implementation == "sdpa"
     eager = load_model(path, "clm", load_config(path), tokenizer, attn_implementation="eager")

@@ -20,7 +20,7 @@ FRAMEWORK = {"t5": "seq2seq", "gpt2": "clm", "bloom": "clm", "llama": "clm"}
 
 def fixed_batch_loss(path, framework):
     """Loss of the model in `path` on the first 16 training examples (which every run trains on)."""
-    tokenizer = load_tokenizer(str(path), framework)
+    tokenizer = load_tokenizer(str(path))
     model = load_model(str(path), framework, load_config(str(path)), tokenizer, dtype=torch.float32).eval()
     dataset = encode_dataset(
         load_dataset_file(SAMPLE / "train.jsonl", True, 16), framework, tokenizer, "gec", 256, 256
