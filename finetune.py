@@ -23,7 +23,7 @@ from ftkit.args import parse_args, validate_args
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import run_entry_point
 from ftkit.data import encode_dataset, load_dataset_file
-from ftkit.generation import generation_kwargs, write_lines
+from ftkit.generation import generation_kwargs, template_for, write_lines
 from ftkit.loading import init_distributed_if_launched, load_device_map
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.training import build_trainer, log_run_setup, predict, save_run_args
@@ -52,6 +52,7 @@ def run(argv: list[str] | None = None) -> None:
 
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
     framework = validate_args(model_args, data_args, training_args, config, peft_args)
+    data_args.prompt_template = template_for(model_args.model_name_or_path, data_args.prompt_template)
     # "auto" becomes the newest complete checkpoint (or None); half-written ones are reported, never picked.
     resume_from = None
     if training_args.do_train:

@@ -37,7 +37,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from ftkit.args import FRAMEWORKS, DataArguments
 from ftkit.data import ENCODERS
-from ftkit.generation import GenerationSettings, generate_one, saved_run_args, stop_on_interrupt
+from ftkit.generation import GenerationSettings, generate_one, stop_on_interrupt, template_for
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
 
@@ -190,7 +190,7 @@ def load_session(args: argparse.Namespace, scratch: Path) -> Session:
             f"{'an encoder-decoder' if config.is_encoder_decoder else 'a decoder-only'} model "
             f"({config.model_type}). Pass --framework {framework} or leave it out."
         )
-    template = args.prompt_template or saved_run_args(path).get("prompt_template") or DEFAULT_TEMPLATE
+    template = template_for(path, args.prompt_template)
     if template not in TEMPLATES:
         template = DEFAULT_TEMPLATE
     settings = GenerationSettings(

@@ -29,6 +29,7 @@ from transformers import HfArgumentParser
 from ftkit.args import CheckpointArguments, ConfigurationError
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import run_entry_point
+from ftkit.generation import template_for
 from ftkit.loading import init_distributed_if_launched
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.preference import (
@@ -109,6 +110,7 @@ def run(argv: list[str] | None = None) -> None:
 
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
     validate_preference_args(model_args, pref_args, training_args, config)
+    pref_args.prompt_template = template_for(model_args.model_name_or_path, pref_args.prompt_template)
     resume_from = resolve_resume_checkpoint(
         training_args.output_dir,
         training_args.resume_from_checkpoint,

@@ -76,9 +76,13 @@ class DataArguments:
             "help": "Inputs for --do_predict: JSONL (target optional) or plain text, one source per line."
         },
     )
-    prompt_template: str = field(
-        default=DEFAULT_TEMPLATE,
-        metadata={"help": "Prompt template name.", "choices": sorted(TEMPLATES)},
+    prompt_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt template name. Default: the one the model was trained with (its run_args.json), "
+            f"else {DEFAULT_TEMPLATE}.",
+            "choices": sorted(TEMPLATES),
+        },
     )
     max_source_length: int = field(
         default=256, metadata={"help": "Longest prompt in tokens; longer prompts are truncated."}

@@ -21,6 +21,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria, TextStreamer
 
 from ftkit.data import IGNORE_INDEX
+from ftkit.templates import DEFAULT_TEMPLATE
 
 
 @dataclass
@@ -104,6 +105,14 @@ def saved_run_args(model_path: str | Path) -> dict[str, Any]:
             except (OSError, ValueError):
                 return {}
     return {}
+
+
+def template_for(model_path: str | Path, requested: str | None = None) -> str:
+    """The prompt template for a model: the one asked for, else the one it was trained with, else the default.
+
+    A model is only as good as the prompts it saw in training; every entry point resolves the template here.
+    """
+    return requested or saved_run_args(model_path).get("prompt_template") or DEFAULT_TEMPLATE
 
 
 class StopFlag(StoppingCriteria):

@@ -88,10 +88,11 @@ class PreferenceArguments:
         },
     )
     validation_file: str | None = field(default=None, metadata={"help": "Validation data, as --train_file."})
-    prompt_template: str = field(
-        default=DEFAULT_TEMPLATE,
+    prompt_template: str | None = field(
+        default=None,
         metadata={
-            "help": "Prompt template, applied to each prompt/source: the one the model was finetuned with.",
+            "help": "Prompt template, applied to each prompt/source. Default: the one the model was trained "
+            f"with (its run_args.json), else {DEFAULT_TEMPLATE}.",
             "choices": sorted(TEMPLATES),
         },
     )

@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftkit.data import DataError  # noqa: E402
-from ftkit.generation import GenerationSettings, decode, saved_run_args, write_lines  # noqa: E402
+from ftkit.generation import GenerationSettings, decode, template_for, write_lines  # noqa: E402
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer  # noqa: E402
 from ftkit.preference import read_gold_sentences, sentence_f05  # noqa: E402
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt  # noqa: E402
@@ -110,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = model.to(device).eval()
     torch.manual_seed(args.seed)
-    template = args.prompt_template or saved_run_args(args.model_name_or_path).get(
-        "prompt_template", DEFAULT_TEMPLATE
-    )
+    template = template_for(args.model_name_or_path, args.prompt_template)
     settings = GenerationSettings(
         max_new_tokens=args.max_new_tokens,
         num_beams=1 if args.do_sample else args.num_candidates,

@@ -115,3 +115,28 @@ def test_run_records_arguments_and_reports_to_tensorboard_and_wandb(tiny_model, 
     ]
     assert events, "no tensorboard event file"
     assert list((tmp_path / "wandb").glob("offline-run-*")), "no offline wandb run"
+
+
+def test_prediction_uses_the_template_the_model_was_trained_with(tiny_model, tmp_path):
+    run = tmp_path / "run"
+    train = train_args(tiny_model("llama"), SAMPLE / "train.jsonl", run, "--prompt_template", "flan")
+    assert finetune.main([*train, "--max_train_samples", "8"]) == 0
+    test_file = tmp_path / "test.txt"
+    test_file.write_text("He go home .\n")
+    predict = tmp_path / "predict"
+    argv = [
+        "--model_name_or_path",
+        str(run),
+        "--test_file",
+        str(test_file),
+        "--output_dir",
+        str(predict),
+        "--do_predict",
+        "--generation_max_length",
+        "4",
+        "--use_cpu",
+    ]
+    assert finetune.main(argv) == 0
+    assert json.loads((predict / "run_args.json").read_text())["prompt_template"] == "flan"
+    assert finetune.main([*argv, "--prompt_template", "none"]) == 0
+    assert json.loads((predict / "run_args.json").read_text())["prompt_template"] == "none"
