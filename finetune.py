@@ -26,7 +26,14 @@ from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.generation import generation_kwargs, template_for, write_lines
 from ftkit.loading import init_distributed_if_launched, load_device_map
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
-from ftkit.training import build_trainer, log_run_setup, predict, save_run_args
+from ftkit.training import (
+    build_trainer,
+    evaluate_and_save,
+    log_run_setup,
+    predict,
+    save_run_args,
+    train_and_save,
+)
 
 logger = logging.getLogger("finetune")
 
@@ -134,17 +141,10 @@ def run(argv: list[str] | None = None) -> None:
         packing=data_args.packing,
     )
     if training_args.do_train:
-        result = trainer.train(resume_from_checkpoint=resume_from)
-        # SIGTERM/SIGINT: the checkpoint is written; skip the final save, eval and predict.
-        trainer.raise_if_stopped_by_signal()
-        trainer.save_model()
-        trainer.log_metrics("train", result.metrics)
-        trainer.save_metrics("train", result.metrics)
-        trainer.save_state()
+        # After SIGTERM/SIGINT this raises: the checkpoint is written; eval and predict are skipped.
+        train_and_save(trainer, resume_from)
     if training_args.do_eval:
-        metrics = trainer.evaluate()
-        trainer.log_metrics("eval", metrics)
-        trainer.save_metrics("eval", metrics)
+        evaluate_and_save(trainer)
     if training_args.do_predict:
         gen_kwargs = generation_kwargs(
             training_args.generation_num_beams,

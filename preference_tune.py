@@ -49,7 +49,7 @@ from ftkit.preference import (
     read_preference_pairs,
     validate_preference_args,
 )
-from ftkit.training import log_run_setup, save_run_args
+from ftkit.training import evaluate_and_save, log_run_setup, save_run_args, train_and_save
 
 logger = logging.getLogger("preference_tune")
 
@@ -191,16 +191,9 @@ def run(argv: list[str] | None = None) -> None:
         peft_config=lora_config(pref_args, stage) if pref_args.use_peft else None,
     )
     log_run_setup(training_args, trainer.model)  # after PEFT wrapping: the trainable share is the adapter's
-    result = trainer.train(resume_from_checkpoint=resume_from)
-    trainer.raise_if_stopped_by_signal()
-    trainer.save_model()
-    trainer.log_metrics("train", result.metrics)
-    trainer.save_metrics("train", result.metrics)
-    trainer.save_state()
+    train_and_save(trainer, resume_from)
     if training_args.do_eval:
-        metrics = trainer.evaluate()
-        trainer.log_metrics("eval", metrics)
-        trainer.save_metrics("eval", metrics)
+        evaluate_and_save(trainer)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,6 +102,22 @@ def load_dataset_file(path: str | Path, require_target: bool, max_samples: int |
     return Dataset.from_dict(columns)
 
 
+def encode_prompts(
+    sources: list[str], tokenizer: PreTrainedTokenizerBase, template: str, max_source_length: int
+) -> dict[str, list[list[int]]]:
+    """Tokenise the prompts built from `sources`: input_ids and attention_mask only (no token_type_ids,
+    which some tokenizers add and decoder-only models reject)."""
+    prompts = [build_prompt(source, template, tokenizer) for source in sources]
+    # Chat-template prompts already hold their special tokens (BOS, <|im_start|>...).
+    encoded = tokenizer(
+        prompts,
+        max_length=max_source_length,
+        truncation=True,
+        add_special_tokens=not uses_chat_template(template),
+    )
+    return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+
+
 def encode_seq2seq(
     batch: dict[str, list[str]],
     tokenizer: PreTrainedTokenizerBase,
@@ -109,18 +125,12 @@ def encode_seq2seq(
     max_source_length: int,
     max_target_length: int,
 ) -> dict[str, list[list[int]]]:
-    prompts = [build_prompt(source, template, tokenizer) for source in batch["source"]]
-    encoded = tokenizer(
-        prompts,
-        max_length=max_source_length,
-        truncation=True,
-        add_special_tokens=not uses_chat_template(template),
-    )
+    encoded = encode_prompts(batch["source"], tokenizer, template, max_source_length)
     if "target" in batch:
         encoded["labels"] = tokenizer(
             text_target=batch["target"], max_length=max_target_length, truncation=True
         )["input_ids"]
-    return dict(encoded)
+    return encoded
 
 
 def encode_clm(
@@ -134,16 +144,10 @@ def encode_clm(
 
     Without a target (prediction) the prompt alone is returned; generation continues it.
     """
-    prompts = [build_prompt(source, template, tokenizer) for source in batch["source"]]
-    # Chat-template prompts already hold their special tokens (BOS, <|im_start|>...).
-    prompt_ids = tokenizer(
-        prompts,
-        max_length=max_source_length,
-        truncation=True,
-        add_special_tokens=not uses_chat_template(template),
-    )["input_ids"]
+    prompts = encode_prompts(batch["source"], tokenizer, template, max_source_length)
     if "target" not in batch:
-        return {"input_ids": prompt_ids, "attention_mask": [[1] * len(ids) for ids in prompt_ids]}
+        return prompts
+    prompt_ids = prompts["input_ids"]
     target_ids = tokenizer(
         batch["target"], add_special_tokens=False, max_length=max_target_length - 1, truncation=True
     )["input_ids"]

@@ -110,6 +110,26 @@ def build_trainer(
     )
 
 
+def train_and_save(trainer: Seq2SeqTrainer, resume_from: str | None) -> None:
+    """Train, then save the final model, metrics and state.
+
+    Raises:
+        StoppedBySignal: SIGTERM/SIGINT stopped training after checkpointing; nothing more is saved.
+    """
+    result = trainer.train(resume_from_checkpoint=resume_from)
+    trainer.raise_if_stopped_by_signal()
+    trainer.save_model()
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+
+
+def evaluate_and_save(trainer: Seq2SeqTrainer) -> None:
+    metrics = trainer.evaluate()
+    trainer.log_metrics("eval", metrics)
+    trainer.save_metrics("eval", metrics)
+
+
 def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Module) -> None:
     trainable, total = count_parameters(model)
     per_device = training_args.per_device_train_batch_size
