@@ -196,6 +196,31 @@ class TrainingArguments(Seq2SeqTrainingArguments):
         },
     )
 
+    def __post_init__(self):
+        # The parent's __post_init__ starts the DeepSpeed process group; the CPU fix must precede it.
+        if self.deepspeed:
+            skip_deepspeed_shm_comm_on_cpu()
+        super().__post_init__()
+
+
+def skip_deepspeed_shm_comm_on_cpu() -> None:
+    """Keep DeepSpeed's CPU backend on plain gloo, without its shared-memory all-reduce op.
+
+    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (about 60 s per fresh machine) and each
+    process maps a 69 MB buffer in /dev/shm that is never unlinked, for an all-reduce used only by tensor-
+    parallel inference, never by training. Where /dev/shm is smaller than that (64 MB in a default Docker
+    container) a rank crashes and its peers spin forever waiting for its buffer: measured here, a
+    two-process ZeRO-3 run with a 64 MB /dev/shm hung until killed. Marking the op incompatible is the
+    switch DeepSpeed itself consults (`deepspeed.comm.torch.build_shm_op`); gloo then does every collective.
+    Accelerators other than the CPU have no such op, and nothing changes for them.
+    """
+    import deepspeed.ops
+    from deepspeed.accelerator import get_accelerator
+
+    builder = get_accelerator().create_op_builder("ShareMemCommBuilder")  # None off the CPU accelerator
+    if builder is not None:
+        deepspeed.ops.__compatible_ops__[builder.name] = False
+
 
 def parse_args(
     argv: list[str] | None = None,

@@ -51,6 +51,8 @@ from ftkit.checkpointing import (  # noqa: E402
 # same order. 1e-6 only leaves room for rounding in the JSON log, as tests/test_training.py does.
 DEFAULT_TOLERANCE = 1e-6
 KILL_MODES = ("checkpoint write", "training", "checkpoint write", "start-up")
+# A launch of the tiny run takes about a minute on 2 CPU cores; one still running after this is hung.
+LAUNCH_TIMEOUT_S = 900
 RESUMED = re.compile(r"resuming from \S*checkpoint-(\d+) \(step \d+\)")
 FRESH = "starting fresh at step 0"
 
@@ -91,12 +93,18 @@ def free_port() -> int:
 
 @dataclass
 class Launch:
-    """One deepspeed launch in its own process group, its output collected by a thread."""
+    """One deepspeed launch in its own process group, its output collected by a thread.
+
+    A launch still running after `timeout_s` is killed (every rank) and marked `timed_out`: a hung rank must
+    fail the check, never stall it.
+    """
 
     command: list[str]
     log_path: Path
+    timeout_s: float = LAUNCH_TIMEOUT_S
     lines: list[str] = field(default_factory=list)
     first_step: threading.Event = field(default_factory=threading.Event)
+    timed_out: bool = False
 
     def __post_init__(self) -> None:
         self.started = time.monotonic()
@@ -110,6 +118,14 @@ class Launch:
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+        self.watchdog = threading.Timer(self.timeout_s, self._expire)
+        self.watchdog.daemon = True
+        self.watchdog.start()
+
+    def _expire(self) -> None:
+        if self.running():
+            self.timed_out = True
+            self.kill()
 
     def _read(self) -> None:
         with open(self.log_path, "w", encoding="utf-8") as log:
@@ -132,6 +148,7 @@ class Launch:
     def wait(self, timeout: float | None = None) -> int:
         returncode = self.process.wait(timeout=timeout)
         self.reader.join()
+        self.watchdog.cancel()
         return returncode
 
     def resumed_step(self) -> int | None | str:
@@ -234,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         launch.first_step.wait(600)
         startup_s = time.monotonic() - launch.started
         if launch.wait() != 0:
-            print(f"reference run failed; see {launch.log_path}")
+            hung = f" (hung: killed after {launch.timeout_s:.0f} s)" if launch.timed_out else ""
+            print(f"reference run failed{hung}; see {launch.log_path}")
             return 1
         (work / "startup_s").write_text(f"{startup_s}\n")
     startup_s = float((work / "startup_s").read_text())
@@ -264,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         cut_write = kill_at_random(launch, mode, chaos_dir, rng, startup_s)
         judge(launch)
-        if launch.process.returncode not in (-signal.SIGKILL, 0):
+        if launch.timed_out:
+            failures.append(f"launch {number} hung: killed after {launch.timeout_s:.0f} s: {launch.log_path}")
+        elif launch.process.returncode not in (-signal.SIGKILL, 0):
             failures.append(
                 f"launch {number} failed on its own ({launch.process.returncode}): {launch.log_path}"
             )
@@ -290,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     returncode = final.wait()
     judge(final)
     if returncode != 0:
-        failures.append(f"final launch failed ({returncode}): {final.log_path}")
+        hung = f", hung: killed after {final.timeout_s:.0f} s" if final.timed_out else ""
+        failures.append(f"final launch failed ({returncode}{hung}): {final.log_path}")
     found = scan_checkpoints(chaos_dir)
     for folder in sorted(chaos_dir.glob("checkpoint-*")) + found.partial:
         try:

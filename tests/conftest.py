@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 EVAL_SAMPLE = REPO / "data" / "eval" / "sample"
+SHM = Path("/dev/shm")
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -44,6 +46,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_command(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output=True, text=True) in a new process group, all of it killed on timeout.
+
+    Killing only the deepspeed launcher (what subprocess.run does) leaves its ranks running: a hung rank
+    would then hold the CPUs for the rest of the session. A timeout fails the test with the output so far.
+    """
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(
+                f"{' '.join(command)} timed out after {timeout} s:\n{stdout[-6000:]}\n{stderr[-6000:]}"
+            )
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def run_deepspeed(
     args: list[str], nproc: int = 1, timeout: int = 600, script: str = "finetune.py"
 ) -> subprocess.CompletedProcess:
@@ -59,10 +81,13 @@ def run_deepspeed(
         "--use_cpu",
         *args,
     ]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    shm_before = set(SHM.glob("deepspeed*"))
+    result = run_command(command, timeout, cwd=REPO)
     if result.returncode != 0:
         pytest.fail(
             f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n"
             f"{result.stderr[-6000:]}"
         )
+    # DeepSpeed's CPU shared-memory all-reduce left 69 MB per process here (ftkit.args).
+    assert set(SHM.glob("deepspeed*")) <= shm_before, "the run left DeepSpeed buffers in /dev/shm"
     return result

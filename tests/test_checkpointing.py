@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import time
+from contextlib import contextmanager
 
 import psutil
 import pytest
@@ -168,18 +169,22 @@ def test_first_signal_stops_at_the_step_end_duplicates_are_one_request_a_later_o
 # ---- End to end, under the deepspeed launcher ----
 
 
+@contextmanager
 def signal_run(tiny_model, tmp_path, ds_config, nproc):
-    """Start a long run; return it once it has logged three steps."""
+    """Start a long run; yield it once it has logged three steps; kill what is left of it at the end."""
     options = argparse.Namespace(
         nproc=nproc, ds_config=REPO / "ds_configs" / ds_config, max_steps=500, save_steps=1000, seed=0
     )
     command = training_command(options, tiny_model("llama"), tmp_path / "run", final=False)
-    launch = Launch(command, tmp_path / "launch.log")
-    deadline = time.monotonic() + 300
-    while sum("'loss':" in line for line in launch.lines) < 3:
-        assert launch.running() and time.monotonic() < deadline, "".join(launch.lines[-50:])
-        time.sleep(0.05)
-    return launch
+    launch = Launch(command, tmp_path / "launch.log", timeout_s=600)
+    try:
+        deadline = time.monotonic() + 300
+        while sum("'loss':" in line for line in launch.lines) < 3:
+            assert launch.running() and time.monotonic() < deadline, "".join(launch.lines[-50:])
+            time.sleep(0.05)
+        yield launch
+    finally:
+        launch.kill()
 
 
 def assert_checkpoint_at_signalled_step(launch, run_dir):
@@ -199,25 +204,25 @@ def assert_checkpoint_at_signalled_step(launch, run_dir):
 @pytest.mark.slow
 def test_sigterm_to_one_rank_checkpoints_the_current_step_and_exits_75(tiny_model, tmp_path):
     """ZeRO-3, two processes: only rank 1 is signalled, yet both stop at one step and rank 0 publishes."""
-    launch = signal_run(tiny_model, tmp_path, "zero3.json", nproc=2)
-    ranks = [
-        p
-        for p in psutil.Process(launch.process.pid).children(recursive=True)
-        if "--local_rank=1" in p.cmdline()
-    ]
-    assert len(ranks) == 1
-    ranks[0].send_signal(signal.SIGTERM)
-    assert launch.wait(timeout=300) == EXIT_STOPPED_BY_SIGNAL
+    with signal_run(tiny_model, tmp_path, "zero3.json", nproc=2) as launch:
+        ranks = [
+            p
+            for p in psutil.Process(launch.process.pid).children(recursive=True)
+            if "--local_rank=1" in p.cmdline()
+        ]
+        assert len(ranks) == 1
+        ranks[0].send_signal(signal.SIGTERM)
+        assert launch.wait(timeout=300) == EXIT_STOPPED_BY_SIGNAL
     assert_checkpoint_at_signalled_step(launch, tmp_path / "run")
 
 
 @pytest.mark.slow
 def test_sigterm_to_the_process_group_still_checkpoints(tiny_model, tmp_path):
     """What Ctrl-C or a scheduler does: every process, the launcher's too, gets the signal."""
-    launch = signal_run(tiny_model, tmp_path, "zero2.json", nproc=1)
-    os.killpg(launch.process.pid, signal.SIGTERM)
-    # The deepspeed runner dies at once; waiting for the end of its output waits for the rank too.
-    launch.wait(timeout=300)
+    with signal_run(tiny_model, tmp_path, "zero2.json", nproc=1) as launch:
+        os.killpg(launch.process.pid, signal.SIGTERM)
+        # The deepspeed runner dies at once; waiting for the end of its output waits for the rank too.
+        launch.wait(timeout=300)
     assert_checkpoint_at_signalled_step(launch, tmp_path / "run")
 
 

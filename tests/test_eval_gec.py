@@ -5,12 +5,11 @@ import csv
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
 from eval_results import main as eval_results_main
 
-from conftest import EVAL_SAMPLE, REPO
+from conftest import EVAL_SAMPLE, REPO, run_command
 
 SAMPLE_SIZE = len(EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines())
 
@@ -32,7 +31,7 @@ def eval_gec(*steps, **variables):
     """Source eval_gec.sh in a fresh bash, call standard_eval_datasets, then show the shell survived."""
     script = f'source "{REPO}/eval_gec.sh"; standard_eval_datasets {" ".join(steps)}; echo "shell rc=$?"'
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", **variables}
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    result = run_command(["bash", "-c", script], 600, env=env)
     assert "shell rc=" in result.stdout, result.stderr  # an error ends the function, never the user's shell
     return result
 

@@ -7,13 +7,12 @@ rate, betas, eps and schedule. These tests pin that, so a change in accelerate o
 """
 
 import json
-import subprocess
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import REPO, SAMPLE, free_port, run_deepspeed
+from conftest import REPO, SAMPLE, free_port, run_command, run_deepspeed
 
 pytestmark = pytest.mark.slow
 CONFIGS = REPO / "ds_configs"
@@ -90,7 +89,7 @@ def train_with_probe(tmp_path, model, config) -> dict:
         str(tmp_path / "out"),
         *TRAIN_ARGS,
     ]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    result = run_command(command, 900, cwd=REPO)
     if result.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
     line = next(line for line in result.stdout.splitlines() if line.startswith("OFFLOAD_PROBE "))

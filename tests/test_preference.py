@@ -8,7 +8,6 @@ reward raises the mean reward of sampled corrections. Run with -s to see the bef
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import make_preference_data
@@ -17,7 +16,7 @@ import torch
 from transformers import set_seed
 
 import preference_tune
-from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_deepspeed
+from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_command, run_deepspeed
 from ftkit.data import DataError, encode_dataset, load_dataset_file
 from ftkit.generation import decode
 from ftkit.modeling import load_config, load_model, load_tokenizer
@@ -281,7 +280,7 @@ def sft_model(tiny_model, tmp_path_factory):
         "no",
         "--use_cpu",
     ]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = run_command(command, 600, cwd=REPO)
     assert result.returncode == 0, result.stderr[-4000:]
     return out
 

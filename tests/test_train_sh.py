@@ -2,22 +2,14 @@
 
 import os
 import shlex
-import subprocess
 
 import pytest
 
-from conftest import REPO, free_port
+from conftest import REPO, free_port, run_command
 
 
 def train_sh(env, *args, check=True):
-    result = subprocess.run(
-        ["bash", str(REPO / "train.sh"), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=900,
-    )
+    result = run_command(["bash", str(REPO / "train.sh"), *args], 900, cwd=REPO, env={**os.environ, **env})
     if check and result.returncode != 0:
         pytest.fail(
             f"train.sh failed ({result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
