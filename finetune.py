@@ -16,12 +16,11 @@ import os
 import sys
 
 import torch
-import transformers
 
 from ftkit.adapters import quantization_config, wrap_for_training
 from ftkit.args import parse_args, validate_args
 from ftkit.checkpointing import resolve_resume_checkpoint
-from ftkit.cli import run_entry_point
+from ftkit.cli import run_entry_point, setup_logging
 from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.generation import generation_kwargs, template_for, write_lines
 from ftkit.loading import init_distributed_if_launched, load_device_map
@@ -38,23 +37,9 @@ from ftkit.training import (
 logger = logging.getLogger("finetune")
 
 
-def setup_logging(is_main_process: bool, transformers_level: int) -> None:
-    """Our own run summary at INFO on the main process; transformers at its --log_level."""
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    for name in ("finetune", "ftkit"):
-        logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
-    # Load time and host memory differ between processes: every process logs its own.
-    logging.getLogger("ftkit.loading").setLevel(logging.INFO)
-    transformers.utils.logging.set_verbosity(transformers_level)
-
-
 def run(argv: list[str] | None = None) -> None:
     model_args, data_args, training_args, checkpoint_args, peft_args = parse_args(argv)
-    setup_logging(training_args.should_log, training_args.get_process_log_level())
+    setup_logging("finetune", training_args.should_log, training_args.get_process_log_level())
     init_distributed_if_launched(bool(training_args.deepspeed))
 
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)

@@ -28,7 +28,7 @@ from transformers import HfArgumentParser
 
 from ftkit.args import CheckpointArguments, ConfigurationError
 from ftkit.checkpointing import resolve_resume_checkpoint
-from ftkit.cli import run_entry_point
+from ftkit.cli import run_entry_point, setup_logging
 from ftkit.generation import template_for
 from ftkit.loading import init_distributed_if_launched
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
@@ -91,21 +91,10 @@ def parse_args(argv: list[str] | None = None):
     return parsed
 
 
-def setup_logging(is_main_process: bool, transformers_level: int) -> None:
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        handlers=[logging.StreamHandler(sys.stdout)],
-    )
-    for name in ("preference_tune", "ftkit"):
-        logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
-    transformers.utils.logging.set_verbosity(transformers_level)
-
-
 def run(argv: list[str] | None = None) -> None:
     model_args, pref_args, training_args, checkpoint_args = parse_args(argv)
     stage = pref_args.stage
-    setup_logging(training_args.should_log, training_args.get_process_log_level())
+    setup_logging("preference_tune", training_args.should_log, training_args.get_process_log_level())
     init_distributed_if_launched(bool(training_args.deepspeed))
 
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)

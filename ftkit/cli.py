@@ -1,9 +1,13 @@
-"""Running an entry point: input errors become a message and an exit code, never a traceback."""
+"""Running an entry point: its logging set up once, input errors a message and an exit code, never a
+traceback."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
+
+import transformers
 
 from ftkit.args import ConfigurationError
 from ftkit.checkpointing import StoppedBySignal
@@ -26,3 +30,18 @@ def run_entry_point(run: Callable[[list[str] | None], None], argv: list[str] | N
         print(f"stopped: {e}", file=sys.stderr)
         return e.exit_code
     return 0
+
+
+def setup_logging(entry_point: str, is_main_process: bool, transformers_level: int) -> None:
+    """The run summary (the entry point's logger and ftkit's) at INFO on the main process; transformers at
+    its --log_level."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    for name in (entry_point, "ftkit"):
+        logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
+    # Load time and host memory differ between processes: every process logs its own.
+    logging.getLogger("ftkit.loading").setLevel(logging.INFO)
+    transformers.utils.logging.set_verbosity(transformers_level)

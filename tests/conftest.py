@@ -40,6 +40,26 @@ def tiny_model(tmp_path_factory):
     return get
 
 
+@pytest.fixture
+def run_dir(tmp_path):
+    """An output folder that already holds a result, which a failing run must leave alone."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier result")
+    return out
+
+
+def assert_fails_cleanly(main, argv, run_dir, capsys, *messages):
+    """`main(argv)` exits 2 with each message and no traceback, and leaves run_dir as it was."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    for message in messages:
+        assert message in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in run_dir.iterdir()) == ["keep.txt"]
+    assert (run_dir / "keep.txt").read_text() == "earlier result"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,30 +2,15 @@
 
 import json
 import os
+from functools import partial
 
 import pytest
+import wandb
 
 import finetune
-from conftest import SAMPLE
+from conftest import SAMPLE, assert_fails_cleanly
 
-
-@pytest.fixture
-def run_dir(tmp_path):
-    """An output folder that already holds a result, which a failing run must leave alone."""
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier result")
-    return out
-
-
-def fails_cleanly(argv, run_dir, capsys, *messages):
-    assert finetune.main(argv) == 2
-    err = capsys.readouterr().err
-    for message in messages:
-        assert message in err
-    assert "Traceback" not in err
-    assert sorted(p.name for p in run_dir.iterdir()) == ["keep.txt"]
-    assert (run_dir / "keep.txt").read_text() == "earlier result"
+fails_cleanly = partial(assert_fails_cleanly, finetune.main)
 
 
 def train_args(model, train_file, run_dir, *extra):
@@ -104,7 +89,10 @@ def test_run_records_arguments_and_reports_to_tensorboard_and_wandb(tiny_model, 
         "--framework",
         "clm",
     )
-    assert finetune.main(argv) == 0
+    try:
+        assert finetune.main(argv) == 0
+    finally:
+        wandb.teardown()  # else the run and its wandb-core service live as long as the test session
 
     recorded = json.loads((run / "run_args.json").read_text())
     assert recorded["framework"] == "clm"

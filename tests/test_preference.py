@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 
 import make_preference_data
 import pytest
@@ -16,7 +17,7 @@ import torch
 from transformers import set_seed
 
 import preference_tune
-from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_command, run_deepspeed
+from conftest import EVAL_SAMPLE, REPO, SAMPLE, assert_fails_cleanly, run_command, run_deepspeed
 from ftkit.data import DataError, encode_dataset, load_dataset_file
 from ftkit.generation import decode
 from ftkit.modeling import load_config, load_model, load_tokenizer
@@ -164,21 +165,7 @@ def test_data_errors(tmp_path):
     assert len(read_gold_sentences(EVAL_SAMPLE / "gold.m2")) == 200
 
 
-@pytest.fixture
-def run_dir(tmp_path):
-    out = tmp_path / "run"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier result")
-    return out
-
-
-def fails_cleanly(argv, run_dir, capsys, *messages):
-    assert preference_tune.main(argv) == 2
-    err = capsys.readouterr().err
-    for message in messages:
-        assert message in err
-    assert "Traceback" not in err
-    assert sorted(p.name for p in run_dir.iterdir()) == ["keep.txt"]
+fails_cleanly = partial(assert_fails_cleanly, preference_tune.main)
 
 
 def stage_args(stage, model, train_file, run_dir, *extra):
