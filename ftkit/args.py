@@ -175,8 +175,38 @@ class PeftArguments:
     )
 
 
+def skip_deepspeed_shm_comm_on_cpu() -> None:
+    """Keep DeepSpeed's CPU backend on plain gloo, without its shared-memory all-reduce op.
+
+    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (about 60 s per fresh machine) and each
+    process maps a 69 MB buffer in /dev/shm that is never unlinked, for an all-reduce used only by tensor-
+    parallel inference, never by training. Where /dev/shm is smaller than that (64 MB in a default Docker
+    container) a rank crashes and its peers spin forever waiting for its buffer: measured here, a
+    two-process ZeRO-3 run with a 64 MB /dev/shm hung until killed. Marking the op incompatible is the
+    switch DeepSpeed itself consults (`deepspeed.comm.torch.build_shm_op`); gloo then does every collective.
+    Accelerators other than the CPU have no such op, and nothing changes for them.
+    """
+    import deepspeed.ops
+    from deepspeed.accelerator import get_accelerator
+
+    builder = get_accelerator().create_op_builder("ShareMemCommBuilder")  # None off the CPU accelerator
+    if builder is not None:
+        deepspeed.ops.__compatible_ops__[builder.name] = False
+
+
+class GlooCollectivesOnCpu:
+    """Mixin for every training-arguments class of the toolkit (ours and TRL's): under DeepSpeed on the CPU,
+    collectives run on plain gloo (skip_deepspeed_shm_comm_on_cpu)."""
+
+    def __post_init__(self):
+        # Before the parent's __post_init__, which may already start DeepSpeed's process group.
+        if self.deepspeed:
+            skip_deepspeed_shm_comm_on_cpu()
+        super().__post_init__()
+
+
 @dataclass
-class TrainingArguments(Seq2SeqTrainingArguments):
+class TrainingArguments(GlooCollectivesOnCpu, Seq2SeqTrainingArguments):
     """Seq2SeqTrainingArguments, with length-grouped training batches by default."""
 
     # GEC sentences vary in length: random batches are mostly padding. Pass random to turn this off.
@@ -195,31 +225,6 @@ class TrainingArguments(Seq2SeqTrainingArguments):
             "bigger models are split into shards with a model.safetensors.index.json."
         },
     )
-
-    def __post_init__(self):
-        # The parent's __post_init__ starts the DeepSpeed process group; the CPU fix must precede it.
-        if self.deepspeed:
-            skip_deepspeed_shm_comm_on_cpu()
-        super().__post_init__()
-
-
-def skip_deepspeed_shm_comm_on_cpu() -> None:
-    """Keep DeepSpeed's CPU backend on plain gloo, without its shared-memory all-reduce op.
-
-    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (about 60 s per fresh machine) and each
-    process maps a 69 MB buffer in /dev/shm that is never unlinked, for an all-reduce used only by tensor-
-    parallel inference, never by training. Where /dev/shm is smaller than that (64 MB in a default Docker
-    container) a rank crashes and its peers spin forever waiting for its buffer: measured here, a
-    two-process ZeRO-3 run with a 64 MB /dev/shm hung until killed. Marking the op incompatible is the
-    switch DeepSpeed itself consults (`deepspeed.comm.torch.build_shm_op`); gloo then does every collective.
-    Accelerators other than the CPU have no such op, and nothing changes for them.
-    """
-    import deepspeed.ops
-    from deepspeed.accelerator import get_accelerator
-
-    builder = get_accelerator().create_op_builder("ShareMemCommBuilder")  # None off the CPU accelerator
-    if builder is not None:
-        deepspeed.ops.__compatible_ops__[builder.name] = False
 
 
 def parse_args(

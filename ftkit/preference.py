@@ -43,7 +43,7 @@ from transformers import (
 from trl import DPOConfig, DPOTrainer, GRPOConfig, GRPOTrainer, RewardConfig, RewardTrainer
 
 from ftkit import adapters
-from ftkit.args import ConfigurationError, ModelArguments
+from ftkit.args import ConfigurationError, GlooCollectivesOnCpu, ModelArguments
 from ftkit.checkpointing import CrashSafeCheckpointMixin
 from ftkit.data import EXAMPLE_ROW, DataError, read_jsonl_rows
 from ftkit.loading import log_load
@@ -53,8 +53,29 @@ from m2scorer import GoldSentence, M2FormatError, load_gold, precision_recall_f,
 logger = logging.getLogger(__name__)
 
 STAGES = ("rm", "dpo", "grpo")
+
+
+@dataclass
+class RewardArguments(GlooCollectivesOnCpu, RewardConfig):
+    """TRL's RewardConfig, with DeepSpeed's CPU collectives on gloo as in every run of the toolkit."""
+
+
+@dataclass
+class DPOArguments(GlooCollectivesOnCpu, DPOConfig):
+    """TRL's DPOConfig, with DeepSpeed's CPU collectives on gloo as in every run of the toolkit."""
+
+
+@dataclass
+class GRPOArguments(GlooCollectivesOnCpu, GRPOConfig):
+    """TRL's GRPOConfig, with DeepSpeed's CPU collectives on gloo as in every run of the toolkit."""
+
+
 # Each stage's TRL config class: TrainingArguments plus the method's own settings (beta, loss_type, ...).
-STAGE_CONFIGS: dict[str, type[TrainingArguments]] = {"rm": RewardConfig, "dpo": DPOConfig, "grpo": GRPOConfig}
+STAGE_CONFIGS: dict[str, type[TrainingArguments]] = {
+    "rm": RewardArguments,
+    "dpo": DPOArguments,
+    "grpo": GRPOArguments,
+}
 # TRL's defaults that differ from finetune.py's: bf16 on (wrong on CPU and pre-Ampere GPUs) and activation
 # checkpointing on (through its deprecated alias gradient_checkpointing, which warns). Preference runs start
 # from the same defaults as SFT runs: both off; --bf16 and --activation_checkpointing turn them on.
