@@ -12,11 +12,12 @@ import transformers
 from ftkit.args import ConfigurationError
 from ftkit.checkpointing import StoppedBySignal
 from ftkit.data import DataError
+from ftkit.loading import CheckpointMismatchError
 from ftkit.modeling import ModelLoadError
 from ftkit.templates import TemplateError
 
 # Errors whose message tells the user what to fix; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ConfigurationError, DataError, ModelLoadError, TemplateError)
+USER_ERRORS = (CheckpointMismatchError, ConfigurationError, DataError, ModelLoadError, TemplateError)
 
 
 def run_entry_point(run: Callable[[list[str] | None], None], argv: list[str] | None = None) -> int:

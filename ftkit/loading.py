@@ -1,10 +1,12 @@
 """Loading weights in N processes without N private copies in host memory, and measuring that it holds.
 
 What transformers 5.x and DeepSpeed already do, and what this module adds:
-  ZeRO-3     The training arguments register the DeepSpeed config, so `from_pretrained` builds the model
-             inside `zero.Init` (each process allocates only its partition) and only rank 0 reads the
-             checkpoint, memory-mapped; the other ranks get their partitions from rank 0 module by module.
-             This module joins the process group first, which `zero.Init` needs with several processes.
+  ZeRO-3     The training arguments register the DeepSpeed config. `from_pretrained` would then build the
+             model inside `zero.Init`, but load it module by module with every rank gathering each module's
+             full parameters (4 processes held 1.6x the checkpoint at the peak). `load_zero3_model` instead
+             builds the model partitioned without reading any weight; rank 0 reads one tensor at a time
+             from the memory-mapped safetensors shards and scatters it, so each rank only ever receives
+             its own partition. This module joins the process group first, which `zero.Init` needs.
   ZeRO-0/1/2 `from_pretrained` builds the model on the meta device and reads each tensor from the
   and DDP   memory-mapped safetensors shards (the page cache is shared between processes). On CPU every
              process then holds its own replica by design. On an accelerator, `load_device_map` sends each
@@ -13,21 +15,33 @@ What transformers 5.x and DeepSpeed already do, and what this module adds:
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import ctypes.util
+import json
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
+from safetensors import safe_open
+from transformers import GenerationConfig, PretrainedConfig, PreTrainedModel
 from transformers.integrations import is_deepspeed_zero3_enabled
+from transformers.utils import ContextManagers
 
 # Per process: every rank logs its own load time and memory (the package logs on the main process only).
 logger = logging.getLogger(__name__)
 
 GIB = 1024**3
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+SAFETENSORS_SINGLE = "model.safetensors"
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint whose tensors are not the model's; the message names them and the fix."""
 
 
 def init_distributed_if_launched(use_deepspeed: bool) -> None:
@@ -52,6 +66,176 @@ def load_device_map(device: torch.device) -> dict[str, torch.device] | None:
     if device.type == "cpu" or is_deepspeed_zero3_enabled():
         return None
     return {"": device}
+
+
+def safetensors_weight_map(name_or_path: str) -> dict[str, Path] | None:
+    """Each tensor of a local safetensors checkpoint (one file, or shards and their index) -> its file.
+
+    None for anything else (a hub id, `.bin` weights). Reads file headers only, so every rank can afford it.
+    """
+    folder = Path(name_or_path)
+    if (folder / SAFETENSORS_INDEX).is_file():
+        weight_map = json.loads((folder / SAFETENSORS_INDEX).read_text())["weight_map"]
+        return {name: folder / file for name, file in weight_map.items()}
+    if (folder / SAFETENSORS_SINGLE).is_file():
+        with safe_open(folder / SAFETENSORS_SINGLE, framework="pt") as f:
+            return dict.fromkeys(f.keys(), folder / SAFETENSORS_SINGLE)
+    return None
+
+
+def load_zero3_model(
+    model_class: type[PreTrainedModel],
+    name_or_path: str,
+    config: PretrainedConfig,
+    weight_map: dict[str, Path],
+    dtype: torch.dtype | str,
+    attn_implementation: str | None,
+) -> PreTrainedModel:
+    """Build `model_class` partitioned under ZeRO-3 and fill each rank's partitions from the checkpoint.
+
+    Rank 0 reads one tensor at a time from the memory-mapped files in `weight_map` (see
+    safetensors_weight_map) and scatters it; every other rank only receives its own partition, straight
+    into place. Tied weights are one parameter, filled once; persistent buffers are broadcast whole.
+
+    Raises:
+        CheckpointMismatchError: the checkpoint lacks a weight of the model, holds one the model does not
+            have, or one of another shape (every rank raises it, before any weight is sent).
+    """
+    model = _build_partitioned(model_class, config, dtype, attn_implementation)
+    # Tied before loading, so that the checkpoint's one copy fills the one shared parameter.
+    model.tie_weights()
+    targets = _checkpoint_targets(model, weight_map)
+    is_reader = dist.get_rank() == 0
+    for file in sorted({file for _, _, file in targets}):  # the same order on every rank
+        with safe_open(file, framework="pt") if is_reader else nullcontext() as checkpoint:
+            for tensor, key, _ in (target for target in targets if target[2] == file):
+                value = checkpoint.get_tensor(key) if is_reader else None
+                if hasattr(tensor, "ds_tensor"):
+                    _scatter_into_partition(tensor, value)
+                else:
+                    _broadcast_into_buffer(tensor, value)
+    generation_config = Path(name_or_path) / "generation_config.json"
+    if model.can_generate() and generation_config.is_file():
+        model.generation_config = GenerationConfig.from_pretrained(name_or_path)
+    model.eval()  # as from_pretrained leaves it
+    return model
+
+
+def _build_partitioned(
+    model_class: type[PreTrainedModel],
+    config: PretrainedConfig,
+    dtype: torch.dtype | str,
+    attn_implementation: str | None,
+) -> PreTrainedModel:
+    """The model inside `zero.Init` with transformers' own contexts (weight init and tying skipped), as
+    `from_pretrained` builds it, but with no parameter synchronised between ranks (see
+    _init_broadcast_skipped). Its weights are whatever the memory held."""
+    config = copy.deepcopy(config)  # the caller's config stays as it was, as with from_pretrained
+    # "auto": the config's dtype. zero.Init casts floating parameters to the DeepSpeed config's own dtype.
+    config.dtype = dtype if isinstance(dtype, torch.dtype) else config.dtype or torch.float32
+    if attn_implementation is not None:
+        config._attn_implementation = attn_implementation
+    contexts = model_class.get_init_context(
+        config.dtype, is_quantized=False, _is_ds_init_called=False, allow_all_kernels=None
+    )
+    with ContextManagers(contexts), _init_broadcast_skipped():
+        return model_class(config)
+
+
+@contextmanager
+def _init_broadcast_skipped() -> Iterator[None]:
+    """zero.Init partitions each new parameter without first broadcasting rank 0's values to every rank.
+
+    That broadcast makes every rank hold the full parameter while it is built: with 4 processes, three
+    full copies of the last one, the LM head, came on top of the partitions already built. Here the
+    values are uninitialised memory that the checkpoint overwrites right after, so there is nothing
+    to synchronise.
+    """
+    from deepspeed.runtime.zero.partition_parameters import Init
+
+    broadcast_then_partition = Init._zero_init_param
+
+    def partition(self: Init, param: torch.nn.Parameter) -> None:
+        self._convert_to_deepspeed_param(param)
+        param.partition()
+
+    Init._zero_init_param = partition
+    try:
+        yield
+    finally:
+        Init._zero_init_param = broadcast_then_partition
+
+
+def _checkpoint_targets(
+    model: PreTrainedModel, weight_map: dict[str, Path]
+) -> list[tuple[torch.Tensor, str, Path]]:
+    """(parameter or persistent buffer, checkpoint key, file) for each tensor the model saves, tied ones once.
+
+    Raises:
+        CheckpointMismatchError: a tensor of the model has none of its names in the checkpoint, the
+            checkpoint has a tensor that the model does not, or one of another shape.
+    """
+    names: dict[int, list[str]] = {}  # tied weights: one tensor, several names
+    tensors: dict[int, torch.Tensor] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        names.setdefault(id(tensor), []).append(name)
+        tensors[id(tensor)] = tensor
+    targets, missing = [], []
+    for key, aliases in names.items():
+        found = [name for name in aliases if name in weight_map]
+        if found:
+            targets.append((tensors[key], found[0], weight_map[found[0]]))
+        else:
+            missing.append(" = ".join(aliases))
+    expected = {name for aliases in names.values() for name in aliases}
+    unexpected = sorted(weight_map.keys() - expected)
+    misshapen = _misshapen(targets)
+    if missing or unexpected or misshapen:
+        raise CheckpointMismatchError(
+            f"the checkpoint does not match {type(model).__name__}: missing {missing or 'none'}, "
+            f"not in the model {unexpected or 'none'}, of another shape {misshapen or 'none'}. Load a "
+            "checkpoint saved from this model class and config (save_pretrained), or convert it with "
+            "scripts/convert_checkpoint.py."
+        )
+    return targets
+
+
+def _misshapen(targets: list[tuple[torch.Tensor, str, Path]]) -> list[str]:
+    """The checkpoint keys whose shape (from the file headers) is not their tensor's full shape."""
+    misshapen = []
+    for file in {file for _, _, file in targets}:
+        with safe_open(file, framework="pt") as checkpoint:
+            for tensor, key, _ in (target for target in targets if target[2] == file):
+                shape = tuple(checkpoint.get_slice(key).get_shape())
+                if shape != tuple(getattr(tensor, "ds_shape", tensor.shape)):
+                    misshapen.append(f"{key} {shape}")
+    return sorted(misshapen)
+
+
+def _scatter_into_partition(param: torch.nn.Parameter, value: torch.Tensor | None) -> None:
+    """Rank 0's `value` (None elsewhere), cut in DeepSpeed's layout, into each rank's `param.ds_tensor`.
+
+    The layout: the flattened tensor, zero-padded to `ds_tensor.numel()` times the group's size; rank r
+    holds the r-th slice of that.
+    """
+    group = param.ds_process_group
+    partition = param.ds_tensor
+    chunks = None
+    if value is not None:
+        flat = value.to(device=partition.device, dtype=partition.dtype).reshape(-1)  # NCCL: on the GPU
+        size = partition.numel()
+        chunks = [flat[rank * size : (rank + 1) * size] for rank in range(dist.get_world_size(group))]
+        chunks = [torch.cat([c, c.new_zeros(size - c.numel())]) if c.numel() < size else c for c in chunks]
+    with torch.no_grad():
+        dist.scatter(partition.data, chunks, group=group, group_src=0)
+
+
+def _broadcast_into_buffer(buffer: torch.Tensor, value: torch.Tensor | None) -> None:
+    """Rank 0's `value` (None elsewhere) into `buffer` on every rank: ZeRO-3 does not partition buffers."""
+    with torch.no_grad():
+        if value is not None:
+            buffer.copy_(value)
+        dist.broadcast(buffer.data, src=0)
 
 
 # glibc mallopt parameters and the values its dynamic mmap threshold settles at on 64-bit Linux.

@@ -17,10 +17,11 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.integrations import is_deepspeed_zero3_enabled
 from transformers.utils import is_flash_attn_2_available
 
 from ftkit.adapters import load_adapter, read_adapter_config
-from ftkit.loading import freed_memory_returned, log_load
+from ftkit.loading import freed_memory_returned, load_zero3_model, log_load, safetensors_weight_map
 
 logger = logging.getLogger(__name__)
 
@@ -139,26 +140,35 @@ def load_model(
     `attn_implementation` None picks the fastest the model and machine support (fastest_attn_implementation);
     `half_precision` says whether it will compute in bf16/fp16, which flash attention needs.
 
-    Under DeepSpeed ZeRO-3 the Trainer's arguments have already registered the DeepSpeed config, so
-    `from_pretrained` builds the model partitioned across processes and only rank 0 reads the weights.
-    Otherwise each tensor is read from the memory-mapped checkpoint onto `device_map`'s device (the CPU
-    when None); see ftkit.loading.
+    Under DeepSpeed ZeRO-3 the Trainer's arguments have already registered the DeepSpeed config: the model
+    is built partitioned across processes, rank 0 reads the weights and the others receive their
+    partitions (zero3_weight_map says when; ftkit.loading.load_zero3_model). Otherwise `from_pretrained`
+    reads each tensor from the memory-mapped checkpoint onto `device_map`'s device (the CPU when None).
+
+    Raises:
+        CheckpointMismatchError: under ZeRO-3, a checkpoint whose tensors do not match the model's.
     """
     auto = AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM
     if attn_implementation is None:
         attn_implementation = fastest_attn_implementation(framework, config, half_precision)
     adapter_base = base_model_path(name_or_path)
+    weights = adapter_base or name_or_path
+    model_class = transformers_model_class(auto, config)
+    weight_map = zero3_weight_map(weights, model_class, quantization_config)
     started = time.perf_counter()
     with freed_memory_returned():
-        model = auto.from_pretrained(
-            adapter_base or name_or_path,
-            config=config,
-            dtype=dtype,
-            trust_remote_code=trust_remote_code,
-            device_map=device_map,
-            attn_implementation=attn_implementation,
-            quantization_config=quantization_config,
-        )
+        if weight_map is not None:
+            model = load_zero3_model(model_class, weights, config, weight_map, dtype, attn_implementation)
+        else:
+            model = auto.from_pretrained(
+                weights,
+                config=config,
+                dtype=dtype,
+                trust_remote_code=trust_remote_code,
+                device_map=device_map,
+                attn_implementation=attn_implementation,
+                quantization_config=quantization_config,
+            )
     logger.info("attention implementation: %s", model.config._attn_implementation)
     if device_map is not None:
         # A one-device map is placement only: without it the Trainer treats the model as any model
@@ -173,16 +183,37 @@ def load_model(
     return model
 
 
+def zero3_weight_map(
+    name_or_path: str, model_class: type[PreTrainedModel] | None, quantization_config: Any
+) -> dict[str, Path] | None:
+    """The checkpoint's tensor -> file map when ftkit.loading.load_zero3_model loads the model, else None
+    (`from_pretrained` does).
+
+    It does under ZeRO-3, for a model class of transformers' own (remote code is only known once
+    `from_pretrained` imports it) stored as local safetensors, unquantized (a quantized model is not
+    partitioned). The base model of an adapter loads this way too; the adapter is attached afterwards.
+    """
+    if not is_deepspeed_zero3_enabled() or model_class is None or quantization_config is not None:
+        return None
+    return safetensors_weight_map(name_or_path)
+
+
+def transformers_model_class(auto: type, config: PretrainedConfig) -> type[PreTrainedModel] | None:
+    """The class `auto.from_pretrained` builds for `config`; None for remote code, unknown until loaded."""
+    try:
+        return auto._model_mapping[type(config)]
+    except KeyError:
+        return None
+
+
 def fastest_attn_implementation(framework: str, config: PretrainedConfig, half_precision: bool) -> str | None:
     """flash_attention_2 on a CUDA GPU with flash-attn installed, for a half-precision run of a model that
     supports it; else None, which lets transformers take SDPA where the model has it and eager otherwise."""
     if not (half_precision and is_flash_attn_2_available()):
         return None
-    auto = AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM
-    try:
-        model_class = auto._model_mapping[type(config)]
-    except KeyError:  # remote code: its class is unknown until loaded
-        return None
+    model_class = transformers_model_class(
+        AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM, config
+    )
     return "flash_attention_2" if getattr(model_class, "_supports_flash_attn", False) else None
 
 

@@ -7,16 +7,23 @@ Usage:
 Both ways run in one invocation, one after the other, each from a cold page cache where this user may
 drop it (root):
   naive  every process calls `from_pretrained(path)` into its own CPU memory (then moves the model to its
-         GPU, when there is one);
+         GPU, when there is one; on the CPU it copies each memory-mapped weight, as the first optimizer step
+         of a training process would);
   ours   every process loads as finetune.py does: the training arguments (--deepspeed with the ZeRO stage,
          --bf16 for a bf16 checkpoint) register the DeepSpeed config, the process group is joined, then
          `ftkit.modeling.load_model`.
 
-Memory is the machine's, MemTotal - MemAvailable from /proc/meminfo, sampled every 20 ms, minus its level
-just before the processes start: a page shared between processes counts once, and the page cache (clean
-file pages, the memory-mapped checkpoint included) does not count, since the kernel reclaims it whenever
-memory is short. Other programs on the machine add noise; the workers' own anonymous and shared memory
-(the sum of their PSS, which also counts a shared page once) is printed beside it as a cross-check.
+Two measures, sampled while the workers load, each minus its level once every worker has started (imports
+done, process group joined) and nothing is loaded:
+  processes  the workers' own anonymous and shared memory, the sum of their PSS: a page shared between
+             processes counts once, and the page cache (clean file pages, the memory-mapped checkpoint
+             included) does not count, since the kernel reclaims it whenever memory is short. The last
+             line uses it by default (--measure processes).
+  machine    MemTotal - MemAvailable from /proc/meminfo, every 20 ms: the same accounting for the whole
+             machine, so everything else on it adds noise. On this 2-core VM, with nothing else running,
+             it ended 0.5-0.7x the checkpoint below the workers' own figure whenever they loaded our way
+             (ZeRO-2 and ZeRO-3 alike): memory outside the workers left it. Printed beside the other on
+             every line as a cross-check.
 
 Figures are multiples of the checkpoint's size on disk: `peak` is the highest level during loading, `held`
 the level once every process has loaded (what the loaded models hold), `overhead` = peak - held. With
@@ -28,6 +35,8 @@ overhead; with ZeRO-3, or when the processes load onto GPUs, it compares the pea
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
 import socket
@@ -44,6 +53,8 @@ sys.path.insert(0, str(REPO))
 
 GIB = 1024**3
 SAMPLE_SECONDS = 0.02
+SETTLE_MAX_SECONDS = 20
+SETTLED_BYTES = 32 * 1024**2  # a 1-second median that fell less than this since the last one has settled
 HOLD_SECONDS = 1.0  # how long the loaded processes stay alive, for the `held` level
 
 
@@ -87,6 +98,12 @@ def worker(way: str, model_dir: str, device: str, scratch: Path) -> None:
             model = AutoModelForCausalLM.from_pretrained(model_dir)
             if device == "cuda":
                 model.to(f"cuda:{int(os.environ['LOCAL_RANK']) % torch.cuda.device_count()}")
+            else:
+                # transformers 5 leaves a checkpoint in its own dtype memory-mapped: the page cache, which
+                # is not counted, until a weight is written. A training process writes every weight at its
+                # first optimizer step; its private copies are what this way costs.
+                for parameter in model.parameters():
+                    parameter.data = parameter.data.clone()
             return model
     else:
         from types import SimpleNamespace
@@ -112,6 +129,11 @@ def worker(way: str, model_dir: str, device: str, scratch: Path) -> None:
             device_map = load_device_map(training_args.device)
             return load_model(model_dir, framework, config, tokenizer, dtype, device_map=device_map)
 
+    # Set-up leaves freed heap that only a trim returns to the OS, and ours trims after loading
+    # (ftkit.loading.freed_memory_returned): both ways start trimmed, so that is not credited to loading.
+    libc = ctypes.util.find_library("c")
+    if libc is not None:
+        ctypes.CDLL(libc).malloc_trim(0)
     (scratch / f"ready-{rank}").touch()
     sys.stdin.readline()
     started = time.perf_counter()
@@ -170,6 +192,19 @@ class Sampler(threading.Thread):
             self.samples.append((time.monotonic(), meminfo_used(), pss))
             ticks += 1
             time.sleep(SAMPLE_SECONDS)
+
+    def settled_level(self) -> float:
+        """The machine's used memory once it has stopped falling: memory that a previous run's processes
+        freed keeps leaving the figure for seconds after they exit (measured here: 0.5-0.7 GiB within 5 s
+        of four processes freeing 4 GiB), which would otherwise count as memory loading gave back."""
+        window = int(1 / SAMPLE_SECONDS)
+        level = float("inf")
+        for _ in range(SETTLE_MAX_SECONDS):
+            time.sleep(1.0)
+            previous, level = level, statistics.median(used for _, used, _ in self.samples[-window:])
+            if previous - level < SETTLED_BYTES:
+                break
+        return level
 
 
 def drop_page_cache() -> bool:
@@ -244,9 +279,8 @@ def measure(way: str, args: argparse.Namespace, device: str) -> dict[str, float]
             cold = drop_page_cache()
             sampler.pids = [w.pid for w in workers]
             sampler.start()
-            time.sleep(1.0)
-            baseline = statistics.median(used for _, used, _ in sampler.samples)
-            pss_baseline = statistics.median(pss for _, _, pss in sampler.samples)
+            baseline = sampler.settled_level()
+            pss_baseline = statistics.median(pss for _, _, pss in sampler.samples[-int(1 / SAMPLE_SECONDS) :])
             started = time.monotonic()
             for w in workers:
                 w.stdin.write(b"go\n")
@@ -292,9 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--measure",
         choices=("machine", "processes"),
-        default="machine",
-        help="for the last line: the machine's used memory, or the workers' own (PSS), which other "
-        "programs on a busy machine do not disturb",
+        default="processes",
+        help="for the last line: the workers' own memory (PSS; default), or the machine's used memory, "
+        "which other programs and the kernel's reclaim disturb",
     )
     parser.add_argument("--make_model", type=Path, help="write a random LLaMA to this folder and exit")
     parser.add_argument("--hidden", type=int, default=2048, help="--make_model: hidden size")
