@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+import torch
 import transformers
 
 from ftkit.args import ConfigurationError
@@ -30,6 +31,12 @@ def run_entry_point(run: Callable[[list[str] | None], None], argv: list[str] | N
     except StoppedBySignal as e:
         print(f"stopped: {e}", file=sys.stderr)
         return e.exit_code
+    finally:
+        # Left to interpreter shutdown, the process group's threads were torn down in any order: a rank of a
+        # two-process ZeRO-3 run on CPU aborted after its work was done ("terminate called without an
+        # active exception"), failing the launch. PyTorch asks for this call before a normal exit.
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     return 0
 
 
