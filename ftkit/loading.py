@@ -153,7 +153,11 @@ def _init_broadcast_skipped() -> Iterator[None]:
     """
     from deepspeed.runtime.zero.partition_parameters import Init
 
-    broadcast_then_partition = Init._zero_init_param
+    # A private method (DeepSpeed 0.19.8): where a release lacks it, its own construction runs, only slower.
+    broadcast_then_partition = Init.__dict__.get("_zero_init_param")
+    if broadcast_then_partition is None:
+        yield
+        return
 
     def partition(self: Init, param: torch.nn.Parameter) -> None:
         self._convert_to_deepspeed_param(param)
