@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+from eval_results import Row, write_table
 from eval_results import main as eval_results_main
 
 from conftest import EVAL_SAMPLE, REPO, run_command
@@ -154,3 +155,13 @@ def test_char_level_sets_are_scored_on_characters(tmp_path, capsys):
     (data_dir / "dataset.json").write_text(json.dumps({"char_level": False}))
     assert eval_results_main(argv) == 0  # word level: one unsegmented "word" differs entirely
     assert "F0.5 1.0000" not in capsys.readouterr().out
+
+
+def test_the_markdown_file_is_the_table_that_is_printed(tmp_path, capsys):
+    """Both read the stored TSV: a time on a rounding edge (5.1499 s, stored as 5.15) reads alike in both."""
+    row = Row(2, "sample", 200, 0.5, 0.5, 0.5, 5.1499, 38.8357, "beams=default")
+    write_table(tmp_path, [row])
+    assert eval_results_main(["table", str(tmp_path)]) == 0
+    markdown_file = (tmp_path / "eval_results.md").read_text(encoding="utf-8")
+    assert "| 5.2 | 38.8 |" in markdown_file
+    assert markdown_file in capsys.readouterr().out
