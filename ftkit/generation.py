@@ -72,6 +72,69 @@ def generation_kwargs(num_beams: int | None, max_new_tokens: int) -> dict[str, A
     return settings.kwargs()
 
 
+# The first stretch of new tokens after which finished rows leave the batch; each later stretch is twice as
+# long. GEC outputs are about as long as their inputs, and a sorted batch's rows end close together: most
+# batches end within the first stretches, and only the rows still running pay for the later ones.
+FIRST_STRETCH = 16
+
+
+def releases_finished_rows(gen_kwargs: dict[str, Any], synced_gpus: bool) -> bool:
+    """Whether generate_releasing_finished applies: greedy search with a `max_new_tokens` limit, and no
+    ZeRO-3 (whose ranks must all run the same number of forward passes)."""
+    greedy = gen_kwargs.get("num_beams") in (None, 1) and not gen_kwargs.get("do_sample")
+    return greedy and "max_new_tokens" in gen_kwargs and not synced_gpus
+
+
+def generate_releasing_finished(
+    model: PreTrainedModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    gen_kwargs: dict[str, Any],
+    first_stretch: int = FIRST_STRETCH,
+) -> torch.Tensor:
+    """What `model.generate(input_ids, attention_mask, **gen_kwargs)` returns for a decoder-only model and
+    greedy search (prompt and new tokens, rows padded on the right), computed with finished rows released.
+
+    One `generate` call runs every row until the last one ends: a single row that never emits EOS (a
+    repetition loop) kept 31 finished rows decoding for 256 steps, a third of the time of predicting the
+    CoNLL-2014 test set. Here the batch generates in stretches of `first_stretch`, then twice as many
+    new tokens, and so on; after each, the rows that have ended leave the batch and the KV cache, and the
+    rest continue from the cache. Each row's tokens are the ones one call gives: a step computes every
+    row on its own, whichever rows share its batch.
+    """
+    eos = torch.tensor(model.generation_config.eos_token_id, device=input_ids.device).reshape(-1)
+    budget, stretch = gen_kwargs["max_new_tokens"], first_stretch
+    rows = torch.arange(len(input_ids))
+    outputs: list[torch.Tensor | None] = [None] * len(input_ids)
+    cache = None
+    while True:
+        asked = min(stretch, budget)
+        result = model.generate(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            cache=cache,
+            return_dict_in_generate=True,
+            **{**gen_kwargs, "max_new_tokens": asked},
+        )
+        new = result.sequences[:, input_ids.shape[1] :]
+        budget -= new.shape[1]
+        # generate stops short of `asked` only when every row has ended.
+        ended = torch.isin(new, eos).any(dim=1) | (budget == 0) | (new.shape[1] < asked)
+        for row in ended.nonzero().flatten().tolist():
+            outputs[rows[row]] = result.sequences[row]
+        if ended.all():
+            break
+        running = (~ended).nonzero().flatten()
+        cache = result.cache
+        cache.batch_select_indices(running)
+        attention_mask = torch.cat(
+            [attention_mask[running], attention_mask.new_ones(len(running), new.shape[1])], 1
+        )
+        input_ids, rows, stretch = result.sequences[running], rows[running], 2 * stretch
+    pad = model.generation_config.pad_token_id
+    return torch.nn.utils.rnn.pad_sequence(outputs, batch_first=True, padding_value=pad)
+
+
 def decode(tokenizer: PreTrainedTokenizerBase, token_ids: np.ndarray | list[list[int]]) -> list[str]:
     """Decode generated ids (new tokens only) to one single-line string per row."""
     # The Trainer pads rows of different batches with IGNORE_INDEX, which is no token.

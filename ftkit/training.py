@@ -14,10 +14,11 @@ import torch
 from datasets import Dataset
 from torch.utils.data import SequentialSampler
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers.integrations import is_deepspeed_zero3_enabled
 
 from ftkit.checkpointing import CrashSafeCheckpointMixin
 from ftkit.data import PaddingCollator, packing_collator
-from ftkit.generation import decode
+from ftkit.generation import decode, generate_releasing_finished, releases_finished_rows
 from ftkit.modeling import count_parameters
 from ftkit.throughput import ThroughputCallback
 
@@ -69,6 +70,19 @@ class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
             del model.save_pretrained  # the class's method again
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
+        gen_kwargs = gen_kwargs or getattr(self, "_gen_kwargs", {})  # what predict() was given
+        if (
+            self.framework == "clm"
+            and self.args.predict_with_generate
+            and not prediction_loss_only
+            and "labels" not in inputs
+            and releases_finished_rows(gen_kwargs, is_deepspeed_zero3_enabled())
+        ):
+            inputs = self._prepare_inputs(inputs)
+            generated = generate_releasing_finished(
+                self.model, inputs["input_ids"], inputs["attention_mask"], gen_kwargs
+            )
+            return None, generated[:, inputs["input_ids"].shape[1] :], None
         loss, generated, labels = super().prediction_step(
             model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs
         )
