@@ -35,8 +35,6 @@ overhead; with ZeRO-3, or when the processes load onto GPUs, it compares the pea
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import json
 import os
 import socket
@@ -53,6 +51,7 @@ sys.path.insert(0, str(REPO))
 
 GIB = 1024**3
 SAMPLE_SECONDS = 0.02
+SAMPLES_PER_SECOND = int(1 / SAMPLE_SECONDS)
 SETTLE_MAX_SECONDS = 20
 SETTLED_BYTES = 32 * 1024**2  # a 1-second median that fell less than this since the last one has settled
 HOLD_SECONDS = 1.0  # how long the loaded processes stay alive, for the `held` level
@@ -129,11 +128,6 @@ def worker(way: str, model_dir: str, device: str, scratch: Path) -> None:
             device_map = load_device_map(training_args.device)
             return load_model(model_dir, framework, config, tokenizer, dtype, device_map=device_map)
 
-    # Set-up leaves freed heap that only a trim returns to the OS, and ours trims after loading
-    # (ftkit.loading.freed_memory_returned): both ways start trimmed, so that is not credited to loading.
-    libc = ctypes.util.find_library("c")
-    if libc is not None:
-        ctypes.CDLL(libc).malloc_trim(0)
     (scratch / f"ready-{rank}").touch()
     sys.stdin.readline()
     started = time.perf_counter()
@@ -197,11 +191,11 @@ class Sampler(threading.Thread):
         """The machine's used memory once it has stopped falling: memory that a previous run's processes
         freed keeps leaving the figure for seconds after they exit (measured here: 0.5-0.7 GiB within 5 s
         of four processes freeing 4 GiB), which would otherwise count as memory loading gave back."""
-        window = int(1 / SAMPLE_SECONDS)
         level = float("inf")
         for _ in range(SETTLE_MAX_SECONDS):
             time.sleep(1.0)
-            previous, level = level, statistics.median(used for _, used, _ in self.samples[-window:])
+            last_second = self.samples[-SAMPLES_PER_SECOND:]
+            previous, level = level, statistics.median(used for _, used, _ in last_second)
             if previous - level < SETTLED_BYTES:
                 break
         return level
@@ -280,7 +274,7 @@ def measure(way: str, args: argparse.Namespace, device: str) -> dict[str, float]
             sampler.pids = [w.pid for w in workers]
             sampler.start()
             baseline = sampler.settled_level()
-            pss_baseline = statistics.median(pss for _, _, pss in sampler.samples[-int(1 / SAMPLE_SECONDS) :])
+            pss_baseline = statistics.median(pss for _, _, pss in sampler.samples[-SAMPLES_PER_SECOND:])
             started = time.monotonic()
             for w in workers:
                 w.stdin.write(b"go\n")
