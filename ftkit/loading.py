@@ -104,11 +104,10 @@ def load_zero3_model(
     model = _build_partitioned(model_class, config, dtype, attn_implementation)
     # Tied before loading, so that the checkpoint's one copy fills the one shared parameter.
     model.tie_weights()
-    targets = _checkpoint_targets(model, weight_map)
     is_reader = dist.get_rank() == 0
-    for file in sorted({file for _, _, file in targets}):  # the same order on every rank
+    for file, targets in _checkpoint_targets(model, weight_map).items():  # the same order on every rank
         with safe_open(file, framework="pt") if is_reader else nullcontext() as checkpoint:
-            for tensor, key, _ in (target for target in targets if target[2] == file):
+            for tensor, key in targets:
                 value = checkpoint.get_tensor(key) if is_reader else None
                 if hasattr(tensor, "ds_tensor"):
                     _scatter_into_partition(tensor, value)
@@ -172,8 +171,9 @@ def _init_broadcast_skipped() -> Iterator[None]:
 
 def _checkpoint_targets(
     model: PreTrainedModel, weight_map: dict[str, Path]
-) -> list[tuple[torch.Tensor, str, Path]]:
-    """(parameter or persistent buffer, checkpoint key, file) for each tensor the model saves, tied ones once.
+) -> dict[Path, list[tuple[torch.Tensor, str]]]:
+    """Checkpoint file -> (parameter or persistent buffer, its key there) for each tensor the model saves,
+    tied ones once; files in sorted order.
 
     Raises:
         CheckpointMismatchError: a tensor of the model has none of its names in the checkpoint, the
@@ -184,11 +184,12 @@ def _checkpoint_targets(
     for name, tensor in model.state_dict(keep_vars=True).items():
         names.setdefault(id(tensor), []).append(name)
         tensors[id(tensor)] = tensor
-    targets, missing = [], []
+    targets: dict[Path, list[tuple[torch.Tensor, str]]] = {}
+    missing = []
     for key, aliases in names.items():
         found = [name for name in aliases if name in weight_map]
         if found:
-            targets.append((tensors[key], found[0], weight_map[found[0]]))
+            targets.setdefault(weight_map[found[0]], []).append((tensors[key], found[0]))
         else:
             missing.append(" = ".join(aliases))
     expected = {name for aliases in names.values() for name in aliases}
@@ -201,15 +202,15 @@ def _checkpoint_targets(
             "checkpoint saved from this model class and config (save_pretrained), or convert it with "
             "scripts/convert_checkpoint.py."
         )
-    return targets
+    return dict(sorted(targets.items()))
 
 
-def _misshapen(targets: list[tuple[torch.Tensor, str, Path]]) -> list[str]:
+def _misshapen(targets: dict[Path, list[tuple[torch.Tensor, str]]]) -> list[str]:
     """The checkpoint keys whose shape (from the file headers) is not their tensor's full shape."""
     misshapen = []
-    for file in {file for _, _, file in targets}:
+    for file, file_targets in targets.items():
         with safe_open(file, framework="pt") as checkpoint:
-            for tensor, key, _ in (target for target in targets if target[2] == file):
+            for tensor, key in file_targets:
                 shape = tuple(checkpoint.get_slice(key).get_shape())
                 if shape != tuple(getattr(tensor, "ds_shape", tensor.shape)):
                     misshapen.append(f"{key} {shape}")
