@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 import torch
 
 from ftkit.adapters import quantization_config, wrap_for_training
 from ftkit.args import parse_args, validate_args
 from ftkit.checkpointing import resolve_resume_checkpoint
-from ftkit.cli import run_entry_point, setup_logging
+from ftkit.cli import exit_process, run_entry_point, setup_logging
 from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.generation import generation_kwargs, template_for, write_lines
 from ftkit.loading import init_distributed_if_launched, load_device_map
@@ -149,4 +148,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -141,6 +141,8 @@ def load_and_gather(model: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
+    from ftkit.cli import exit_process
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", type=Path, required=True)
@@ -148,3 +150,4 @@ if __name__ == "__main__":
     parser.add_argument("--use_cpu", action="store_true")  # set by run_deepspeed
     args = parser.parse_args()
     load_and_gather(args.model, args.out)
+    exit_process(0)
