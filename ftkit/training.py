@@ -82,7 +82,7 @@ class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
             generated = generate_releasing_finished(
                 self.model, inputs["input_ids"], inputs["attention_mask"], gen_kwargs
             )
-            return None, generated[:, inputs["input_ids"].shape[1] :], None
+            return None, generated, None
         loss, generated, labels = super().prediction_step(
             model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs
         )
