@@ -6,7 +6,10 @@ target; a clm model reads prompt + target + EOS and is trained on the target tok
 
 from __future__ import annotations
 
+import codecs
 import json
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,9 @@ import torch
 from datasets import Dataset
 from transformers import DataCollatorWithFlattening, PreTrainedTokenizerBase
 
-from ftkit.templates import build_prompt, uses_chat_template
+from ftkit.templates import TemplateError, build_prompt, uses_chat_template
+
+logger = logging.getLogger(__name__)
 
 # Label value the loss ignores (torch.nn.CrossEntropyLoss's default ignore_index).
 IGNORE_INDEX = -100
@@ -26,96 +31,236 @@ class DataError(ValueError):
 
 
 EXAMPLE_ROW = '{"source": "He go home .", "target": "He goes home ."}'
+# Suffixes (in any case) of files read as JSON lines; other files are JSON lines when their first line is.
+JSON_SUFFIXES = (".json", ".jsonl")
+# A \uD800-\uDFFF escape: JSON allows a lone one, UTF-8 (and the tokenizer) cannot hold it.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 text file, without their line ends and without a leading byte-order mark.
+
+    Lines end at "\n" only ("\r\n" is one line end): a lone "\r" is part of its line, so an input line is
+    always one example, as it is for any line-oriented tool.
+
+    Raises:
+        DataError: the file cannot be read, or a line is not UTF-8 (the message names the line).
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise DataError(
+            f"{path}: cannot be read ({e.strerror}). Check the path and its permissions."
+        ) from None
+    raw_lines = data.removeprefix(codecs.BOM_UTF8).split(b"\n")
+    if raw_lines[-1] == b"":  # the end of the last line, not a line
+        raw_lines.pop()
+    lines = []
+    for number, raw in enumerate(raw_lines, start=1):
+        raw = raw.removesuffix(b"\r")
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise DataError(
+                f"{path}:{number}: not valid UTF-8 (byte 0x{raw[e.start]:02x}, byte {e.start + 1} of the "
+                "line). Save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8)."
+            ) from None
+    return lines
+
+
+def is_json_lines(path: str | Path, lines: list[str]) -> bool:
+    """Whether a file is JSON lines: its name ends in .json/.jsonl (any case), or its first non-blank line
+    is a JSON object (no source sentence is)."""
+    if Path(path).suffix.lower() in JSON_SUFFIXES:
+        return True
+    first = next((line for line in lines if line.strip()), "")
+    if not first.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
+
+
+def json_rows(path: str | Path, lines: list[str], example: str) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) for every non-blank line of JSON lines; `where` is "path:line" for messages.
+
+    Raises:
+        DataError: a line that is not a JSON object or holds a lone surrogate escape, or no rows at all;
+            `example` shows a good line.
+    """
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(
+                f"{where}: not valid JSON ({e.msg} at column {e.colno}). Each line must be one object "
+                f"like {example}."
+            ) from None
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: not a JSON object. Each line must be one object like {example}.")
+        if SURROGATE_ESCAPE.search(line):
+            try:
+                json.dumps(row, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise DataError(
+                    f"{where}: a lone surrogate escape ({e.object[e.start]!r}) is no character. A character "
+                    "beyond U+FFFF is escaped as a pair (\\ud83d\\ude00) or written as itself: fix or remove "
+                    "the escape."
+                ) from None
+        rows.append((where, row))
+    if not rows:
+        raise DataError(f"{path}: no examples. Give at least one line like {example}.")
+    return rows
 
 
 def read_jsonl_rows(path: str | Path, example: str) -> list[tuple[str, dict[str, Any]]]:
     """(where, row) for every non-blank line of a JSONL file; `where` is "path:line" for messages.
 
     Raises:
-        DataError: a line that is not a JSON object, or no rows at all; `example` shows a good line.
+        DataError: an unreadable file or line (see read_lines), a line that is not a JSON object, or no rows
+            at all; `example` shows a good line.
     """
-    rows = []
-    with Path(path).open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(
-                    f"{where}: not valid JSON ({e.msg} at column {e.colno}). Each line must be one object "
-                    f"like {example}."
-                ) from None
-            if not isinstance(row, dict):
-                raise DataError(f"{where}: not a JSON object. Each line must be one object like {example}.")
-            rows.append((where, row))
-    if not rows:
-        raise DataError(f"{path}: no examples. Give at least one line like {example}.")
-    return rows
+    return json_rows(path, read_lines(path), example)
 
 
 def read_examples(path: str | Path, require_target: bool) -> dict[str, list[str]]:
-    """Read `{"source", "target"}` JSONL, or (when no target is required) plain text, one source per line.
+    """Read `{"source", "target"}` JSON lines, or (when no target is required) plain text, one source per
+    line (see read_lines and is_json_lines).
 
     Returns columns: {"source": [...]} plus "target" when the file has targets.
 
     Raises:
-        DataError: unreadable JSON, a line without `source`/`target`, non-string fields, or an empty file.
+        DataError: an unreadable file, a line without `source`/`target`, non-string fields, targets on some
+            lines only, or an empty file.
     """
-    path = Path(path)
-    if path.suffix != ".jsonl":
+    lines = read_lines(path)
+    if not is_json_lines(path, lines):
         if require_target:
             raise DataError(
-                f"{path}: training and validation data must be JSONL, one object like {EXAMPLE_ROW}."
+                f"{path}: training and validation data must be JSON lines, one object like {EXAMPLE_ROW}."
             )
-        sources = [line.rstrip("\r\n") for line in path.open(encoding="utf-8")]
-        if not sources:
+        if not lines:
             raise DataError(f"{path}: no examples. Give one source sentence per line.")
-        return {"source": sources}
+        return {"source": lines}
     sources: list[str] = []
-    targets: list[str] = []
-    for where, row in read_jsonl_rows(path, EXAMPLE_ROW):
+    targets: list[str | None] = []
+    with_target = without_target = None  # the first line of each kind
+    for where, row in json_rows(path, lines, EXAMPLE_ROW):
         if not isinstance(row.get("source"), str):
             raise DataError(
                 f'{where}: no string "source" field. Each line must be one object like {EXAMPLE_ROW}.'
             )
-        sources.append(row["source"])
         target = row.get("target")
         if target is not None and not isinstance(target, str):
             raise DataError(f'{where}: "target" must be a string.')
-        if target is None and (require_target or targets):
+        if target is None and require_target:
             raise DataError(
                 f'{where}: no "target" field; every line of a training or validation file needs one.'
             )
-        if target is not None:
-            if len(targets) != len(sources) - 1:
-                raise DataError(f'{where}: has a "target" but earlier lines do not; give all or none.')
-            targets.append(target)
-    return {"source": sources, "target": targets} if targets else {"source": sources}
+        if target is None:
+            without_target = without_target or where
+        else:
+            with_target = with_target or where
+        sources.append(row["source"])
+        targets.append(target)
+    if with_target and without_target:
+        raise DataError(
+            f'{path}: some lines have a "target" ({with_target}) and some have none ({without_target}). '
+            "Prediction reads the sources only; give every line a target or none, so that a file made of two "
+            "others is not taken for one."
+        )
+    return {"source": sources, "target": targets} if with_target else {"source": sources}
 
 
 def load_dataset_file(path: str | Path, require_target: bool, max_samples: int | None = None) -> Dataset:
+    """The examples of a file (read_examples), the first `max_samples` of them when given.
+
+    Training and validation rows with an empty source or target are used as they are, with a warning that
+    counts them.
+    """
     columns = read_examples(path, require_target)
     if max_samples is not None:
         columns = {name: values[:max_samples] for name, values in columns.items()}
+    if require_target:
+        warn_empty_rows(path, columns)
     return Dataset.from_dict(columns)
+
+
+def warn_empty_rows(path: str | Path, columns: dict[str, list[str]]) -> None:
+    empty = {name: sum(not text.strip() for text in texts) for name, texts in columns.items()}
+    if any(empty.values()):
+        both = sum(
+            not s.strip() and not t.strip() for s, t in zip(columns["source"], columns["target"], strict=True)
+        )
+        logger.warning(
+            "%s: of %d examples, %d have an empty source, %d an empty target, %d both. They are trained on "
+            "as they are (an empty target teaches the model to answer nothing); remove them if they are "
+            "not meant to be there.",
+            path,
+            len(columns["source"]),
+            empty["source"],
+            empty["target"],
+            both,
+        )
 
 
 def encode_prompts(
     sources: list[str], tokenizer: PreTrainedTokenizerBase, template: str, max_source_length: int
-) -> dict[str, list[list[int]]]:
-    """Tokenise the prompts built from `sources`: input_ids and attention_mask only (no token_type_ids,
-    which some tokenizers add and decoder-only models reject)."""
-    prompts = [build_prompt(source, template, tokenizer) for source in sources]
+) -> dict[str, list[list[int]] | list[int]]:
+    """Tokenise the prompts built from `sources`: input_ids and attention_mask (no token_type_ids, which some
+    tokenizers add and decoder-only models reject), and `prompt_length`, each prompt's length before a cut.
+
+    A prompt longer than `max_source_length` tokens is built again from the longest start of its source that
+    fits: the template around the source (the instruction, and the answer cue `Corrected:` or the chat
+    template's assistant header that the answer follows) stays whole, and every prompt is tokenised as one
+    text, as TRL tokenises a GRPO prompt.
+
+    Raises:
+        TemplateError: the template alone, with an empty source, is longer than `max_source_length`.
+    """
     # Chat-template prompts already hold their special tokens (BOS, <|im_start|>...).
-    encoded = tokenizer(
-        prompts,
-        max_length=max_source_length,
-        truncation=True,
-        add_special_tokens=not uses_chat_template(template),
-    )
-    return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+    add_special_tokens = not uses_chat_template(template)
+
+    def encode(texts: list[str]) -> list[list[int]]:
+        prompts = [build_prompt(text, template, tokenizer) for text in texts]
+        return tokenizer(prompts, add_special_tokens=add_special_tokens)["input_ids"]
+
+    input_ids = encode(sources)
+    lengths = [len(ids) for ids in input_ids]
+    for row, length in enumerate(lengths):
+        if length > max_source_length:
+            input_ids[row] = fit_source(sources[row], encode, max_source_length, template)
+    return {
+        "input_ids": input_ids,
+        "attention_mask": [[1] * len(ids) for ids in input_ids],
+        "prompt_length": lengths,
+    }
+
+
+def fit_source(source: str, encode: Any, max_source_length: int, template: str) -> list[int]:
+    """The ids of the prompt of the longest start of `source` whose prompt has at most `max_source_length`
+    tokens (`encode` tokenises the prompts of a list of sources); found by bisection on characters."""
+    fits, too_long = 0, len(source)  # source[:fits] fits, source[:too_long] does not
+    best = encode([""])[0]
+    if len(best) > max_source_length:
+        raise TemplateError(
+            f"--max_source_length {max_source_length} is shorter than the prompt template {template!r} "
+            f"itself ({len(best)} tokens with an empty source). Give a larger --max_source_length, or a "
+            "shorter template (--prompt_template none)."
+        )
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        ids = encode([source[:middle]])[0]
+        if len(ids) <= max_source_length:
+            fits, best = middle, ids
+        else:
+            too_long = middle
+    return best
 
 
 def encode_seq2seq(
@@ -124,12 +269,17 @@ def encode_seq2seq(
     template: str,
     max_source_length: int,
     max_target_length: int,
-) -> dict[str, list[list[int]]]:
+) -> dict[str, list[list[int]] | list[int]]:
     encoded = encode_prompts(batch["source"], tokenizer, template, max_source_length)
     if "target" in batch:
-        encoded["labels"] = tokenizer(
-            text_target=batch["target"], max_length=max_target_length, truncation=True
-        )["input_ids"]
+        labels = tokenizer(text_target=batch["target"])["input_ids"]
+        encoded["target_length"] = [len(ids) for ids in labels]
+        for row, ids in enumerate(labels):
+            if len(ids) > max_target_length:  # cut by the tokenizer, which keeps its EOS
+                labels[row] = tokenizer(
+                    text_target=batch["target"][row], max_length=max_target_length, truncation=True
+                )["input_ids"]
+        encoded["labels"] = labels
     return encoded
 
 
@@ -139,27 +289,34 @@ def encode_clm(
     template: str,
     max_source_length: int,
     max_target_length: int,
-) -> dict[str, list[list[int]]]:
+) -> dict[str, list[list[int]] | list[int]]:
     """Encode prompt and target separately and concatenate, so the loss mask is exact.
 
     Without a target (prediction) the prompt alone is returned; generation continues it.
     """
-    prompts = encode_prompts(batch["source"], tokenizer, template, max_source_length)
+    encoded = encode_prompts(batch["source"], tokenizer, template, max_source_length)
     if "target" not in batch:
-        return prompts
-    prompt_ids = prompts["input_ids"]
-    target_ids = tokenizer(
-        batch["target"], add_special_tokens=False, max_length=max_target_length - 1, truncation=True
-    )["input_ids"]
+        return encoded
+    target_ids = tokenizer(batch["target"], add_special_tokens=False)["input_ids"]
     input_ids, labels = [], []
-    for prompt, target in zip(prompt_ids, target_ids, strict=True):
-        answer = target + [tokenizer.eos_token_id]
+    for prompt, target in zip(encoded["input_ids"], target_ids, strict=True):
+        answer = target[: max_target_length - 1] + [tokenizer.eos_token_id]
         input_ids.append(prompt + answer)
         labels.append([IGNORE_INDEX] * len(prompt) + answer)
-    return {"input_ids": input_ids, "attention_mask": [[1] * len(ids) for ids in input_ids], "labels": labels}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": [[1] * len(ids) for ids in input_ids],
+        "labels": labels,
+        "prompt_length": encoded["prompt_length"],
+        "target_length": [len(ids) + 1 for ids in target_ids],
+    }
 
 
 ENCODERS = {"seq2seq": encode_seq2seq, "clm": encode_clm}
+
+
+# Columns the encoders add for log_truncation: lengths in tokens before a cut (EOS included).
+LENGTH_COLUMNS = ("prompt_length", "target_length")
 
 
 def encode_dataset(
@@ -170,9 +327,13 @@ def encode_dataset(
     max_source_length: int,
     max_target_length: int,
     num_proc: int | None = None,
+    name: str = "data",
 ) -> Dataset:
-    """Tokenise a `source`(/`target`) dataset; the result has only model inputs (and labels)."""
-    return dataset.map(
+    """Tokenise a `source`(/`target`) dataset; the result has only model inputs (and labels).
+
+    Sources and targets that had to be cut are counted in a warning that names the data (`name`).
+    """
+    encoded = dataset.map(
         ENCODERS[framework],
         batched=True,
         num_proc=num_proc,
@@ -185,6 +346,27 @@ def encode_dataset(
         ),
         desc="Tokenising",
     )
+    log_truncation(encoded, name, max_source_length, max_target_length)
+    return encoded.remove_columns([column for column in LENGTH_COLUMNS if column in encoded.column_names])
+
+
+def log_truncation(encoded: Dataset, name: str, max_source_length: int, max_target_length: int) -> None:
+    """Warn about the rows whose prompt or target was cut: how many, and the longest length."""
+    checks = (
+        ("prompt_length", "prompts", "--max_source_length", max_source_length,
+         "their sources were cut at the end, the template around them kept whole"),
+        ("target_length", "targets", "--max_target_length", max_target_length, "cut at the end, EOS kept"),
+    )  # fmt: skip
+    for column, rows, flag, limit, result in checks:
+        if column not in encoded.column_names:
+            continue
+        lengths = encoded[column]
+        cut = [length for length in lengths if length > limit]
+        if cut:
+            logger.warning(
+                "%s: %d of %d %s longer than %s %d tokens (the longest: %d): %s.",
+                name, len(cut), len(lengths), rows, flag, limit, max(cut), result,
+            )  # fmt: skip
 
 
 @dataclass

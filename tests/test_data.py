@@ -1,11 +1,24 @@
 import json
+import logging
+import os
 
 import pytest
+from datasets import Dataset
 from transformers import AutoTokenizer
 
-from ftkit.data import IGNORE_INDEX, DataError, PaddingCollator, encode_clm, encode_seq2seq, read_examples
+from ftkit.data import (
+    ENCODERS,
+    IGNORE_INDEX,
+    DataError,
+    PaddingCollator,
+    encode_clm,
+    encode_dataset,
+    encode_seq2seq,
+    load_dataset_file,
+    read_examples,
+)
 from ftkit.modeling import load_tokenizer
-from ftkit.templates import build_prompt
+from ftkit.templates import TEMPLATES, TemplateError, build_prompt
 
 
 def write(path, lines):
@@ -112,3 +125,143 @@ def test_collator_pads_inputs_and_labels_on_one_side(tiny_model, side):
     assert batch["attention_mask"][1].tolist() == expected_ids[1]
     assert batch["labels"][1].tolist() == expected_ids[2]
     assert batch["labels"][0].tolist() == [-100, 6, 7]
+
+
+@pytest.mark.parametrize("name", ["a.json", "a.JSONL", "a.Json", "a.txt"])
+def test_json_lines_are_recognised_by_any_case_of_the_suffix_or_by_content(tmp_path, name):
+    rows = [json.dumps({"source": "He go .", "target": "He goes ."}), json.dumps({"source": "Hi"})]
+    path = write(tmp_path / name, rows[:1])
+    assert read_examples(path, require_target=True) == {"source": ["He go ."], "target": ["He goes ."]}
+    path = write(tmp_path / name, [json.dumps({"source": "Hi"})])
+    assert read_examples(path, require_target=False) == {"source": ["Hi"]}
+
+
+def test_text_that_is_not_a_json_object_stays_text(tmp_path):
+    lines = ["{not json} he go .", '"a quoted line"', "[1, 2]"]
+    assert read_examples(write(tmp_path / "a.txt", lines), require_target=False) == {"source": lines}
+
+
+def test_lines_end_at_newline_only_and_a_bom_is_dropped(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xef\xbb\xbfHe go .\r\nA lone\rreturn\nlast")
+    assert read_examples(path, require_target=False) == {"source": ["He go .", "A lone\rreturn", "last"]}
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"source": "a", "target": "b"}\r\n{"source": "c\\rd", "target": "e"}\n')
+    assert read_examples(path, require_target=True) == {"source": ["a", "c\rd"], "target": ["b", "e"]}
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.jsonl"])
+def test_invalid_utf8_names_the_line(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b'{"source": "a", "target": "b"}\n{"source": "caf\xe9", "target": "b"}\n')
+    with pytest.raises(DataError, match=rf"{name}:2: not valid UTF-8 \(byte 0xe9, byte 16 of the line\)"):
+        read_examples(path, require_target=False)
+
+
+def test_a_lone_surrogate_escape_is_a_clear_error(tmp_path):
+    pair = json.dumps({"source": "a \U0001f600", "target": "b"})  # escaped as \ud83d\ude00: fine
+    lone = '{"source": "a \\ud800 b", "target": "b"}'
+    path = write(tmp_path / "a.jsonl", [pair, lone])
+    with pytest.raises(DataError, match=r"a\.jsonl:2: a lone surrogate escape \('\\ud800'\)"):
+        read_examples(path, require_target=True)
+
+
+def test_a_folder_or_unreadable_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match=r"cannot be read \(Is a directory\)"):
+        read_examples(tmp_path, require_target=False)
+    if os.geteuid() == 0:
+        pytest.skip("root reads files without read permission")
+    path = write(tmp_path / "a.jsonl", ['{"source": "a", "target": "b"}'])
+    path.chmod(0)
+    with pytest.raises(DataError, match=r"a\.jsonl: cannot be read \(Permission denied\)"):
+        read_examples(path, require_target=True)
+
+
+@pytest.mark.parametrize("first_has_target", [True, False])
+def test_a_test_file_with_targets_on_some_lines_gets_its_own_message(tmp_path, first_has_target):
+    rows = [json.dumps({"source": "a", "target": "b"}), json.dumps({"source": "c"})]
+    path = write(tmp_path / "a.jsonl", rows if first_has_target else rows[::-1])
+    with pytest.raises(DataError) as error:
+        read_examples(path, require_target=False)
+    message = str(error.value)
+    assert 'some lines have a "target"' in message and "a target or none" in message
+    assert "a.jsonl:1" in message and "a.jsonl:2" in message
+    assert "training" not in message
+
+
+def test_empty_training_rows_are_counted_in_a_warning(tmp_path, caplog):
+    rows = [
+        json.dumps({"source": "a", "target": "b"}),
+        json.dumps({"source": " ", "target": ""}),
+        json.dumps({"source": "", "target": "c"}),
+    ]
+    path = write(tmp_path / "a.jsonl", rows)
+    with caplog.at_level(logging.WARNING, logger="ftkit.data"):
+        assert len(load_dataset_file(path, require_target=True)) == 3
+    assert "of 3 examples, 2 have an empty source, 1 an empty target, 1 both" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ftkit.data"):
+        load_dataset_file(path, require_target=True, max_samples=1)
+        load_dataset_file(write(tmp_path / "test.txt", ["a", ""]), require_target=False)
+    assert "empty" not in caplog.text, "an empty line of a test file is an input like any other"
+
+
+LONG_SOURCE = " ".join(["He go to school and she like cats ."] * 12)
+
+
+def template_parts(template, tokenizer):
+    """The prompt text before and after the source."""
+    marker = "XSOURCEX"
+    before, after = build_prompt(marker, template, tokenizer).split(marker)
+    return before, after
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_a_long_source_is_cut_and_the_template_kept_whole(tiny_model, template):
+    tokenizer = load_tokenizer(str(tiny_model("qwen2")))  # byte-level BPE: decoding gives the text back
+    before, after = template_parts(template, tokenizer)
+    limit = len(encode_clm({"source": [""]}, tokenizer, template, 256, 256)["input_ids"][0]) + 20
+    encoded = encode_clm({"source": [LONG_SOURCE], "target": ["He goes ."]}, tokenizer, template, limit, 64)
+    target = tokenizer("He goes .", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    ids = encoded["input_ids"][0]
+    assert ids[-len(target) :] == target and encoded["labels"][0][-len(target) :] == target
+    prompt = tokenizer.decode(ids[: -len(target)])
+    assert len(ids) - len(target) <= limit
+    assert prompt.startswith(before) and prompt.endswith(after)
+    kept = prompt[len(before) : len(prompt) - len(after)]
+    assert 20 <= len(kept) < len(LONG_SOURCE) and LONG_SOURCE.startswith(kept)
+    # Prediction encodes the same prompt.
+    assert (
+        encode_clm({"source": [LONG_SOURCE]}, tokenizer, template, limit, 64)["input_ids"][0]
+        == ids[: -len(target)]
+    )
+
+
+def test_seq2seq_cut_keeps_the_answer_cue_and_eos(tiny_model):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model("t5"))
+    encoded = encode_seq2seq({"source": [LONG_SOURCE], "target": ["He goes ."]}, tokenizer, "gec", 32, 64)
+    assert len(encoded["input_ids"][0]) == 32
+    assert tokenizer.decode(encoded["input_ids"][0]).endswith("Corrected:</s>")
+
+
+def test_a_template_longer_than_max_source_length_is_a_clear_error(tiny_model):
+    tokenizer = load_tokenizer(str(tiny_model("gpt2")))
+    with pytest.raises(
+        TemplateError, match="--max_source_length 4 is shorter than the prompt template 'gec'"
+    ):
+        encode_clm({"source": [LONG_SOURCE]}, tokenizer, "gec", 4, 64)
+
+
+@pytest.mark.parametrize("framework, family", [("clm", "gpt2"), ("seq2seq", "t5")])
+def test_truncated_rows_are_counted_in_the_log(tiny_model, caplog, framework, family):
+    tokenizer = load_tokenizer(str(tiny_model(family)))
+    dataset = Dataset.from_dict(
+        {"source": ["He go .", LONG_SOURCE, LONG_SOURCE + " more"], "target": ["a", "b", LONG_SOURCE]}
+    )
+    prompts = ENCODERS[framework]({"source": dataset["source"]}, tokenizer, "gec", 1024, 1024)
+    with caplog.at_level(logging.WARNING, logger="ftkit.data"):
+        encoded = encode_dataset(dataset, framework, tokenizer, "gec", 48, 16, name="train.jsonl")
+    assert encoded.column_names == ["input_ids", "attention_mask", "labels"]
+    assert "train.jsonl: 2 of 3 prompts longer than --max_source_length 48 tokens" in caplog.text
+    assert "train.jsonl: 1 of 3 targets longer than --max_target_length 16 tokens" in caplog.text
+    assert f"(the longest: {max(len(ids) for ids in prompts['input_ids'])})" in caplog.text
