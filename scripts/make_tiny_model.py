@@ -1,11 +1,12 @@
 """Build a tiny random-initialised model of a family, with a tokenizer trained on the fly.
 
 Tests and the CPU demo use these models: they exercise the real `from_pretrained` loading paths of
-each family without any download.
-
-The qwen2 family copies Qwen2's tokenizer design: byte-level BPE (any text, Chinese included, encodes
-without <unk>), `<|endoftext|>` as EOS and pad, no BOS, `<|im_start|>`/`<|im_end|>` special tokens and the
-ChatML chat template of Qwen2-Instruct.
+each family without any download. Each family copies its real checkpoints' architecture options (tied or
+untied head, gated activations, grouped-query attention, fused projections) and tokenizer conventions:
+tokenizer class, BOS/EOS/pad tokens (and whether a pad token exists at all), who adds BOS (the tokenizer, its
+post-processor or the chat template), the chat template with its end-of-turn token, and the generation
+config's EOS ids. FAMILIES says which checkpoints each copies and the flags a real one wants (the README's
+"Supported models" table is generated from it: `supported_models_table`).
 
 Usage:
     python scripts/make_tiny_model.py --family t5 --out cache/tiny-t5 [--corpus data/sample/train.jsonl]
@@ -21,22 +22,43 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import sentencepiece as spm
 import torch
-from tokenizers import ByteLevelBPETokenizer, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import (
+    ByteLevelBPETokenizer,
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    processors,
+    trainers,
+)
 from transformers import (
     AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
+    BartConfig,
     BloomConfig,
+    GemmaConfig,
+    GemmaTokenizer,
     GPT2Config,
     GPT2Tokenizer,
     LlamaConfig,
     LlamaTokenizer,
+    MBartConfig,
+    MBartTokenizer,
+    MistralConfig,
+    MT5Config,
+    Phi3Config,
     PreTrainedTokenizerFast,
     Qwen2Config,
     Qwen2Tokenizer,
+    Qwen3Config,
+    RobertaTokenizer,
     T5Config,
     T5Tokenizer,
 )
@@ -45,8 +67,49 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftkit.templates import TEMPLATES  # noqa: E402
 
-FAMILIES = ("t5", "gpt2", "bloom", "llama", "qwen2")
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: the checkpoints it copies, the flags a real one wants with ftkit, and where
+    tests/test_model_matrix.py trains it (the README's "Supported models" table is built from these)."""
+
+    framework: str  # seq2seq or clm
+    like: str  # the real checkpoints whose design the tiny model copies
+    precision: str  # the precision flag for a real checkpoint on a GPU (and why, after a semicolon)
+    template: str  # --prompt_template for a real checkpoint
+    lora_target: str  # --lora_target: the family's attention projections
+    zero2: bool = False  # the matrix trains it under DeepSpeed ZeRO-2 (else with the in-process Trainer)
+    zero3: bool = False  # the matrix predicts with it under ZeRO-3 in two processes
+
+
+T5_PRECISION = "--bf16; T5 overflows in fp16"
+FAMILIES: dict[str, Family] = {
+    "t5": Family("seq2seq", "T5 (tied head)", T5_PRECISION, "gec", "q,v", zero2=True),
+    "t5v11": Family(
+        "seq2seq", "T5 v1.1, FLAN-T5 (gated-GELU, untied head)", T5_PRECISION, "flan", "q,v", zero3=True
+    ),
+    "mt5": Family("seq2seq", "mT5 (multilingual SentencePiece)", T5_PRECISION, "gec", "q,v"),
+    "bart": Family("seq2seq", "BART", "--bf16 or --fp16", "gec", "q_proj,v_proj", zero2=True),
+    "mbart": Family("seq2seq", "mBART-cc25 (language codes)", "--bf16 or --fp16", "gec", "q_proj,v_proj"),
+    "gpt2": Family("clm", "GPT-2 (no pad token)", "--bf16 or --fp16", "gec", "c_attn"),
+    "bloom": Family("clm", "BLOOM", "--bf16", "gec", "query_key_value"),
+    "llama": Family("clm", "LLaMA-2 (SentencePiece BPE)", "--bf16", "alpaca", "q_proj,v_proj", zero2=True),
+    "llama3": Family(
+        "clm", "Llama-3 Instruct (byte-level BPE, <|eot_id|>)", "--bf16", "chat", "q_proj,v_proj"
+    ),
+    "mistral": Family("clm", "Mistral-7B-Instruct v0.2 ([INST])", "--bf16", "chat", "q_proj,v_proj"),
+    "qwen2": Family("clm", "Qwen2 / Qwen2.5-Instruct (ChatML)", "--bf16", "chat", "q_proj,v_proj"),
+    "qwen3": Family(
+        "clm", "Qwen3 (ChatML, <|im_end|> as EOS)", "--bf16", "chat", "q_proj,v_proj", zero3=True
+    ),
+    "gemma": Family(
+        "clm", "Gemma-it (<end_of_turn>)", "--bf16; activations overflow in fp16", "chat", "q_proj,v_proj"
+    ),
+    "phi3": Family("clm", "Phi-3-mini-instruct (fused qkv_proj)", "--bf16", "chat", "qkv_proj"),
+}
+
 QWEN2_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+QWEN3_SPECIALS = [*QWEN2_SPECIALS, "<think>", "</think>"]
 # Qwen2-Instruct's chat template (ChatML, with its default system prompt), without tool calling.
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -57,7 +120,67 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+# Qwen3's: ChatML without a default system prompt; thinking switched off opens the answer with an empty
+# think block (without tool calling and reasoning-content parsing).
+QWEN3_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% if enable_thinking is defined and enable_thinking is false %}"
+    "{{ '<think>\n\n</think>\n\n' }}"
+    "{% endif %}"
+    "{% endif %}"
+)
+LLAMA3_SPECIALS = [
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+]
+# Llama-3-Instruct's: the template writes BOS itself, each turn ends with <|eot_id|>.
+LLAMA3_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'"
+    " + message['content'] | trim + '<|eot_id|>' %}"
+    "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
+    "{{ content }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+# Llama-3's pre-tokeniser split (tiktoken's cl100k pattern).
+LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+    r"|\s+(?!\S)|\s+"
+)
+MISTRAL_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}{% endif %}"
+    "{% endfor %}"
+)
+GEMMA_SPECIALS = ["<start_of_turn>", "<end_of_turn>"]
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
+PHI3_SPECIALS = ["<|endoftext|>", "<|assistant|>", "<|end|>", "<|user|>", "<|system|>"]
+PHI3_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}"
+)
+# mBART-cc25's: the source ends with </s> and the language code; so does the target, which the model's own
+# shift_tokens_right turns into a decoder input that starts with the code.
+MBART_LANGUAGE = "en_XX"
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "data" / "sample" / "train.jsonl"
+CHINESE_CORPUS = DEFAULT_CORPUS.parents[1] / "sample_zh" / "train.jsonl"
 
 
 def corpus_lines(path: Path) -> Iterator[str]:
@@ -75,7 +198,7 @@ def corpus_lines(path: Path) -> Iterator[str]:
         yield template.replace("{source}", "")
 
 
-def train_sentencepiece(lines: list[str], out_file: Path, vocab_size: int, **special_ids: int) -> None:
+def train_sentencepiece(lines: list[str], out_file: Path, vocab_size: int, **options) -> None:
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(lines),
@@ -85,69 +208,171 @@ def train_sentencepiece(lines: list[str], out_file: Path, vocab_size: int, **spe
         hard_vocab_limit=False,
         character_coverage=1.0,
         minloglevel=2,
-        **special_ids,
+        **options,
     )
     out_file.write_bytes(model.getvalue())
 
 
-def make_qwen2_tokenizer(lines: list[str], vocab_size: int) -> Qwen2Tokenizer:
-    """Byte-level BPE trained with Qwen2's normaliser and pre-tokeniser, loaded as a Qwen2Tokenizer."""
+def train_byte_level_bpe(lines: list[str], vocab_size: int, specials: list[str], split: str) -> Tokenizer:
+    """Byte-level BPE with a regex pre-split (Qwen2's or Llama-3's), special tokens first in the vocab."""
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = normalizers.NFC()
     bpe.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior="isolated"),
+            pre_tokenizers.Split(Regex(split), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
+    bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=QWEN2_SPECIALS,
+        special_tokens=specials,
         # All 256 bytes, so text with characters the corpus lacks still encodes.
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     bpe.train_from_iterator(lines, trainer)
+    return bpe
+
+
+def vocab_and_merges(bpe: Tokenizer) -> tuple[dict[str, int], list[tuple[str, str]]]:
     model = json.loads(bpe.to_str())["model"]
+    return model["vocab"], [tuple(merge) for merge in model["merges"]]
+
+
+def make_qwen_tokenizer(family: str, lines: list[str], vocab_size: int) -> Qwen2Tokenizer:
+    """Byte-level BPE trained with Qwen2's normaliser and pre-tokeniser, loaded as a Qwen2Tokenizer.
+
+    qwen2: `<|endoftext|>` is EOS and pad, ChatML with a default system prompt. qwen3: `<|im_end|>` is EOS
+    (the end of an assistant turn), `<|endoftext|>` pad. Neither has a BOS.
+    """
+    specials = QWEN2_SPECIALS if family == "qwen2" else QWEN3_SPECIALS
+    vocab, merges = vocab_and_merges(train_byte_level_bpe(lines, vocab_size, specials, PRETOKENIZE_REGEX))
+    eos = "<|endoftext|>" if family == "qwen2" else "<|im_end|>"
     tokenizer = Qwen2Tokenizer(
-        vocab=model["vocab"],
-        merges=[tuple(merge) for merge in model["merges"]],
-        extra_special_tokens=QWEN2_SPECIALS[1:],
+        vocab=vocab,
+        merges=merges,
+        eos_token=eos,
+        pad_token="<|endoftext|>",
+        extra_special_tokens=[token for token in specials[1:] if token != eos],
     )
-    tokenizer.chat_template = CHATML_TEMPLATE
+    tokenizer.chat_template = CHATML_TEMPLATE if family == "qwen2" else QWEN3_TEMPLATE
+    return tokenizer
+
+
+def make_llama3_tokenizer(lines: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """Llama-3's design: byte-level BPE with a tiktoken-style split, no pad token, and BOS added by the
+    tokenizer.json post-processor (not by the tokenizer class). EOS is `<|end_of_text|>` as in the base model
+    and the first Instruct release; the chat template ends turns with `<|eot_id|>` and writes BOS itself."""
+    bpe = train_byte_level_bpe(lines, vocab_size, LLAMA3_SPECIALS, LLAMA3_SPLIT)
+    bos = LLAMA3_SPECIALS[0]
+    bpe.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bpe.token_to_id(bos))]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token=bos,
+        eos_token="<|end_of_text|>",
+        extra_special_tokens=LLAMA3_SPECIALS[2:],
+    )
+    tokenizer.chat_template = LLAMA3_TEMPLATE
+    return tokenizer
+
+
+def make_bart_tokenizer(lines: list[str], vocab_size: int) -> RobertaTokenizer:
+    """BART's: GPT-2's byte-level BPE with fairseq's special ids (<s> 0, <pad> 1, </s> 2, <unk> 3, <mask>
+    last), `<s> X </s>` around every text, no prefix space."""
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(lines, vocab_size=vocab_size, special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+    vocab, merges = vocab_and_merges(bpe)
+    vocab["<mask>"] = len(vocab)
+    return RobertaTokenizer(vocab=vocab, merges=merges, add_prefix_space=False)
+
+
+def make_sentencepiece_tokenizer(family: str, lines: list[str], vocab_size: int, folder: Path):
+    """Families whose tokenizer is a SentencePiece model, saved where their tokenizer class looks for it."""
+    if family in ("t5", "t5v11", "mt5"):
+        if family == "mt5":
+            lines = lines + [text for text in corpus_lines(CHINESE_CORPUS) if text.strip()]
+        train_sentencepiece(
+            lines,
+            folder / "spiece.model",
+            vocab_size,
+            model_type="unigram",
+            pad_id=0,
+            eos_id=1,
+            unk_id=2,
+            bos_id=-1,
+        )
+        return T5Tokenizer.from_pretrained(folder, extra_ids=0)
+    if family == "mbart":
+        # fairseq's ids (<s> 0, <pad> 1, </s> 2, <unk> 3) come from MBartTokenizer, not from the model file.
+        train_sentencepiece(lines, folder / "sentencepiece.bpe.model", vocab_size, model_type="unigram")
+        return MBartTokenizer.from_pretrained(folder, src_lang=MBART_LANGUAGE, tgt_lang=MBART_LANGUAGE)
+    if family == "gemma":
+        train_sentencepiece(
+            lines,
+            folder / "tokenizer.model",
+            vocab_size,
+            model_type="bpe",
+            byte_fallback=True,
+            pad_id=0,
+            eos_id=1,
+            bos_id=2,
+            unk_id=3,
+            pad_piece="<pad>",
+            eos_piece="<eos>",
+            bos_piece="<bos>",
+            user_defined_symbols=GEMMA_SPECIALS,
+        )
+        tokenizer = GemmaTokenizer.from_pretrained(folder, add_bos_token=True)
+        tokenizer.add_special_tokens({"extra_special_tokens": GEMMA_SPECIALS})
+        tokenizer.chat_template = GEMMA_TEMPLATE
+        return tokenizer
+    # LLaMA-2, Mistral and Phi-3: the transformers 5 Llama tokenizer is a BPE backend, so is its model file.
+    specials = PHI3_SPECIALS if family == "phi3" else []
+    if family == "mistral":
+        lines = [*lines, "[INST] [/INST]"]  # plain text in Mistral's template: its characters must be pieces
+    train_sentencepiece(
+        lines,
+        folder / "tokenizer.model",
+        vocab_size,
+        model_type="bpe",
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        # LLaMA-2's own settings: text kept as is (newlines too), unknown characters as bytes.
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        split_digits=True,
+        **({"user_defined_symbols": specials} if specials else {}),
+    )
+    if family == "phi3":
+        # Phi-3-mini-instruct: no BOS added, <|endoftext|> as EOS and pad, turns ended by <|end|>.
+        tokenizer = LlamaTokenizer.from_pretrained(
+            folder, add_bos_token=False, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
+        )
+        tokenizer.add_special_tokens({"extra_special_tokens": PHI3_SPECIALS[1:]})
+        tokenizer.chat_template = PHI3_TEMPLATE
+        return tokenizer
+    tokenizer = LlamaTokenizer.from_pretrained(folder, add_bos_token=True)
+    if family == "mistral":
+        tokenizer.chat_template = MISTRAL_TEMPLATE
     return tokenizer
 
 
 def make_tokenizer(family: str, lines: list[str], vocab_size: int):
-    if family == "qwen2":
-        return make_qwen2_tokenizer(lines, vocab_size)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        if family == "t5":
-            train_sentencepiece(
-                lines,
-                folder / "spiece.model",
-                vocab_size,
-                model_type="unigram",
-                pad_id=0,
-                eos_id=1,
-                unk_id=2,
-                bos_id=-1,
-            )
-            return T5Tokenizer.from_pretrained(folder, extra_ids=0)
-        if family == "llama":
-            # The transformers 5 Llama tokenizer is a BPE backend: its sentencepiece model must be BPE too.
-            train_sentencepiece(
-                lines,
-                folder / "tokenizer.model",
-                vocab_size,
-                model_type="bpe",
-                unk_id=0,
-                bos_id=1,
-                eos_id=2,
-                pad_id=-1,
-            )
-            return LlamaTokenizer.from_pretrained(folder, add_bos_token=True)
+    if family in ("qwen2", "qwen3"):
+        return make_qwen_tokenizer(family, lines, vocab_size)
+    if family == "llama3":
+        return make_llama3_tokenizer(lines, vocab_size)
+    if family == "bart":
+        return make_bart_tokenizer(lines, vocab_size)
+    if family not in ("gpt2", "bloom"):
+        with tempfile.TemporaryDirectory() as tmp:
+            return make_sentencepiece_tokenizer(family, lines, vocab_size, Path(tmp))
     bpe = ByteLevelBPETokenizer()
     if family == "gpt2":
         # GPT-2 has no pad token: the toolkit's EOS fallback is exercised on purpose.
@@ -163,10 +388,28 @@ def make_tokenizer(family: str, lines: list[str], vocab_size: int):
     )
 
 
+def generation_eos_ids(family: str, tokenizer) -> list[int] | None:
+    """The generation config's EOS ids where a family's real checkpoints list more than the tokenizer's EOS:
+    the chat template's end of turn (and, for Qwen3, the document end)."""
+    extra = {
+        "llama3": ["<|end_of_text|>", "<|eot_id|>"],
+        "qwen3": ["<|im_end|>", "<|endoftext|>"],
+        "gemma": ["<eos>", "<end_of_turn>"],
+        "phi3": ["<|endoftext|>", "<|end|>"],
+    }.get(family)
+    return None if extra is None else tokenizer.convert_tokens_to_ids(extra)
+
+
 def make_config(family: str, tokenizer, hidden: int, layers: int, heads: int):
     vocab = len(tokenizer)
-    if family == "t5":
-        return T5Config(
+    special = dict(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    if family in ("t5", "t5v11", "mt5"):
+        config_class = MT5Config if family == "mt5" else T5Config
+        return config_class(
             vocab_size=vocab,
             d_model=hidden,
             d_kv=hidden // heads,
@@ -174,44 +417,62 @@ def make_config(family: str, tokenizer, hidden: int, layers: int, heads: int):
             num_layers=layers,
             num_heads=heads,
             feed_forward_proj="gated-gelu",
+            # The original T5 ties its head (and scales the decoder output); v1.1, FLAN-T5 and mT5 do not.
+            tie_word_embeddings=family == "t5",
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
             decoder_start_token_id=tokenizer.pad_token_id,
         )
-    common = dict(
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    if family in ("bart", "mbart"):
+        config_class = BartConfig if family == "bart" else MBartConfig
+        return config_class(
+            vocab_size=vocab,
+            d_model=hidden,
+            encoder_layers=layers,
+            decoder_layers=layers,
+            encoder_attention_heads=heads,
+            decoder_attention_heads=heads,
+            encoder_ffn_dim=hidden * 4,
+            decoder_ffn_dim=hidden * 4,
+            max_position_embeddings=512,
+            # BART's decoder starts from </s>; mBART-cc25's from the target language code.
+            decoder_start_token_id=(
+                tokenizer.eos_token_id
+                if family == "bart"
+                else tokenizer.convert_tokens_to_ids(MBART_LANGUAGE)
+            ),
+            **special,
+        )
     if family == "gpt2":
         return GPT2Config(
-            vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=heads, n_positions=512, **common
+            vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=heads, n_positions=512, **special
         )
     if family == "bloom":
-        return BloomConfig(vocab_size=vocab, hidden_size=hidden, n_layer=layers, n_head=heads, **common)
-    if family == "qwen2":
-        # Grouped-query attention and tied embeddings, as in the small Qwen2 models (0.5B, 1.5B).
-        return Qwen2Config(
-            vocab_size=vocab,
-            hidden_size=hidden,
-            intermediate_size=hidden * 4,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            num_key_value_heads=max(1, heads // 2),
-            max_position_embeddings=512,
-            tie_word_embeddings=True,
-            **common,
-        )
-    return LlamaConfig(
+        return BloomConfig(vocab_size=vocab, hidden_size=hidden, n_layer=layers, n_head=heads, **special)
+    decoder = dict(
         vocab_size=vocab,
         hidden_size=hidden,
         intermediate_size=hidden * 4,
         num_hidden_layers=layers,
         num_attention_heads=heads,
-        num_key_value_heads=heads,
         max_position_embeddings=512,
-        **common,
+        **special,
     )
+    if family in ("qwen2", "qwen3"):
+        # Grouped-query attention and tied embeddings, as in the small Qwen models (0.5B-1.7B).
+        config_class = Qwen2Config if family == "qwen2" else Qwen3Config
+        extra = {} if family == "qwen2" else {"head_dim": hidden // heads}
+        return config_class(
+            num_key_value_heads=max(1, heads // 2), tie_word_embeddings=True, **decoder, **extra
+        )
+    if family == "mistral":
+        return MistralConfig(num_key_value_heads=max(1, heads // 2), sliding_window=None, **decoder)
+    if family == "gemma":
+        # Multi-query attention (as Gemma-2B), GELU-gated MLP, tied embeddings scaled by sqrt(hidden).
+        return GemmaConfig(num_key_value_heads=1, head_dim=hidden // heads, **decoder)
+    if family == "phi3":
+        return Phi3Config(num_key_value_heads=heads, original_max_position_embeddings=512, **decoder)
+    return LlamaConfig(num_key_value_heads=heads, **decoder)
 
 
 def make_tiny_model(
@@ -226,17 +487,43 @@ def make_tiny_model(
 ) -> Path:
     """Write a tiny `family` model and its tokenizer to `out` with `save_pretrained`; return `out`."""
     if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; choose one of {FAMILIES}")
+        raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     lines = [line for line in corpus_lines(corpus) if line.strip()]
     tokenizer = make_tokenizer(family, lines, vocab_size)
     config = make_config(family, tokenizer, hidden, layers, heads)
     torch.manual_seed(seed)
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     model = auto.from_config(config)
+    if family in ("t5v11", "mt5"):
+        # transformers 5 ties T5's head whatever the config says, unless the checkpoint holds a head of its
+        # own that differs from the embeddings: as FLAN-T5's and mT5's do.
+        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.lm_head.weight) * hidden**-0.5)
+    eos_ids = generation_eos_ids(family, tokenizer)
+    if eos_ids is not None:
+        model.generation_config.eos_token_id = eos_ids
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def supported_models_table() -> str:
+    """The README's "Supported models" table, one row per family."""
+    rows = [
+        "| family | framework | copies | trained in the matrix | precision | --prompt_template "
+        "| --lora_target |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, family in FAMILIES.items():
+        flag, _, why = family.precision.partition("; ")
+        trained = "ZeRO-2" if family.zero2 else "Trainer"
+        if family.zero3:
+            trained += ", ZeRO-3 prediction"
+        rows.append(
+            f"| `{name}` | {family.framework} | {family.like.replace('|', '&#124;')} | {trained} "
+            f"| `{flag}`{f' ({why})' if why else ''} | `{family.template}` | `{family.lora_target}` |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

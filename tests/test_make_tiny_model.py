@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 from make_tiny_model import CHATML_TEMPLATE, make_tiny_model
-from transformers import AutoTokenizer, Qwen2Tokenizer
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Qwen2Tokenizer
 
 from conftest import REPO
 from ftkit.modeling import load_config, load_model, load_tokenizer
@@ -76,3 +76,92 @@ def test_model_loads_through_the_toolkit_and_computes_a_loss(qwen2):
     loss = model(**batch, labels=batch["input_ids"]).loss
     # A random model is near-uniform over the vocabulary.
     assert abs(loss.item() - torch.log(torch.tensor(float(len(tokenizer)))).item()) < 0.5
+
+
+# family -> (BOS the tokenizer adds, EOS, pad or None, text of the chat prompt for "U", its end-of-turn token)
+CONVENTIONS = {
+    "bart": ("<s>", "</s>", "<pad>", None, None),
+    "llama3": (
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        None,
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n",
+        "<|eot_id|>",
+    ),
+    "qwen3": (
+        None,
+        "<|im_end|>",
+        "<|endoftext|>",
+        "<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n",
+        None,
+    ),
+    "mistral": ("<s>", "</s>", None, "<s>[INST] U [/INST]", None),
+    "gemma": (
+        "<bos>",
+        "<eos>",
+        "<pad>",
+        "<bos><start_of_turn>user\nU<end_of_turn>\n<start_of_turn>model\n",
+        "<end_of_turn>",
+    ),
+    "phi3": (None, "<|endoftext|>", "<|endoftext|>", "<|user|>\nU<|end|>\n<|assistant|>\n", "<|end|>"),
+    "t5v11": (None, "</s>", "<pad>", None, None),
+    "mt5": (None, "</s>", "<pad>", None, None),
+    "mbart": (None, "</s>", "<pad>", None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def family_model(tmp_path_factory):
+    built = {}
+
+    def get(family):
+        if family not in built:
+            built[family] = make_tiny_model(family, tmp_path_factory.mktemp(family))
+        return built[family]
+
+    return get
+
+
+@pytest.mark.parametrize("family", CONVENTIONS)
+def test_tokenizer_keeps_the_familys_conventions(family_model, family):
+    bos, eos, pad, chat_prompt, end_of_turn = CONVENTIONS[family]
+    folder = family_model(family)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert (tokenizer.eos_token, tokenizer.pad_token) == (eos, pad)
+    ids = tokenizer("he go to school.\nYes")["input_ids"]
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    assert (tokens[0] == bos) if bos else tokenizer.bos_token_id not in ids
+    assert tokenizer.unk_token_id not in ids
+    # T5's and mBART's SentencePiece normalisation turns newlines into spaces, as their real tokenizers do.
+    assert ("\nYes" in tokenizer.decode(ids)) == (family not in ("t5v11", "mt5", "mbart"))
+    if chat_prompt is None:
+        assert not tokenizer.chat_template
+    else:
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": "U"}], tokenize=False, add_generation_prompt=True
+        )
+        assert text == chat_prompt
+        assert tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"]) == text
+    generation = json.loads((folder / "generation_config.json").read_text())
+    if end_of_turn is not None:
+        # Real checkpoints list the end of turn among the generation config's EOS ids.
+        assert tokenizer.convert_tokens_to_ids(end_of_turn) in generation["eos_token_id"]
+        assert len(tokenizer(end_of_turn, add_special_tokens=False)["input_ids"]) == 1
+
+
+def test_mbart_wraps_source_and_target_with_the_language_code(family_model):
+    folder = family_model("mbart")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    code = tokenizer.convert_tokens_to_ids("en_XX")
+    assert tokenizer("a b")["input_ids"][-2:] == [tokenizer.eos_token_id, code]
+    assert tokenizer(text_target="a b")["input_ids"][-2:] == [tokenizer.eos_token_id, code]
+    assert json.loads((folder / "config.json").read_text())["decoder_start_token_id"] == code
+
+
+@pytest.mark.parametrize("family, tied", [("t5", True), ("t5v11", False), ("mt5", False)])
+def test_t5_ties_its_head_and_v11_and_mt5_do_not(family_model, tiny_model, family, tied):
+    folder = tiny_model("t5") if family == "t5" else family_model(family)
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder)
+    assert (model.lm_head.weight.data_ptr() == model.shared.weight.data_ptr()) == tied
+    assert getattr(model.config, "scale_decoder_outputs", False) == tied
