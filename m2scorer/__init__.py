@@ -1,7 +1,8 @@
 """The project's MaxMatch (M2) scorer for grammatical error correction.
 
-Same figures as the official NUS M2 scorer 3.2 (Dahlmeier & Ng 2012), without its blow-up on long or
-unrelated hypotheses. Standalone: imports nothing from the rest of the project.
+Same figures as the official NUS M2 scorer (Dahlmeier & Ng 2012), release 3.2 by default or its GitHub
+master with ``compat="master"`` (see :mod:`m2scorer.align` for how they differ), without its blow-up on
+long or unrelated hypotheses. Standalone: imports nothing from the rest of the project.
 
     >>> from m2scorer import score_files, format_result
     >>> print(format_result(score_files("system.txt", "gold.m2")), end="")  # doctest: +SKIP

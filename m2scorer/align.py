@@ -2,7 +2,7 @@
 
 Dahlmeier & Ng (2012) extract the system's edits as the path through an edit lattice that agrees with the
 most gold edits. This module builds that lattice and finds the path with the same figures as the official
-scorer (release 3.2), tie-breaking included:
+scorer, tie-breaking included, in either of its two versions (``compat``, see below):
 
 1. Two Levenshtein lattices over tokens -- substitution cost 1 and substitution cost 2, insertion and
    deletion cost 1 -- each keeping every optimal backpointer and only the vertices reached backwards from
@@ -15,6 +15,21 @@ scorer (release 3.2), tie-breaking included:
    plus ``EPSILON`` per occurrence in the edge list.
 4. The shortest path, relaxed Bellman-Ford style in edge-list order with strict ``<``; its changing arcs are
    the system's edits.
+
+Release 3.2 and the GitHub master
+---------------------------------
+The two differ in one line, the initialisation of the Levenshtein matrix's first row (master commit
+d12eea2, April 2016, "edits the initialization of L-matrix"). The first row holds the insertions made
+before the first source token. Release 3.2 records the step from hypothesis position ``j - 1`` to ``j``
+there as an insertion at source offsets ``(j - 1, j - 1)`` -- the hypothesis index, not the source one --
+while master records ``(0, 0)``. Arcs merged from these steps take the start offset of their first step
+and the end offset of their last, so under 3.2 an arc that starts with the ``a``-th leading insertion
+starts at offset ``a``, and an arc ending in the first row at hypothesis position ``b`` ends at ``b - 1``.
+Hence under 3.2 a gold insertion of two or more tokens at the start of a sentence is never matched (the
+arc reads ``(0, 1)``, the gold ``(0, 0)``), and a leading insertion can take the gold edit meant for an
+insertion after the first token. Which merged path an arc records is the first strictly shortest one the
+closure finds; we follow the same order, so we keep its start offset along with its length.
+``COMPAT_MASTER`` gives master's offsets (every arc's offsets are its rows in the lattice).
 
 Where the official scorer's time goes, and why ours is bounded
 --------------------------------------------------------------
@@ -41,6 +56,11 @@ from dataclasses import dataclass
 
 # The official scorer's tie-breaker: a non-matching edit costs a little more than a run of unchanged words.
 EPSILON = 0.001
+# The official scorer's two versions (module docstring): release 3.2, which the CoNLL-2014 figures were
+# computed with, and the GitHub master.
+COMPAT_3_2 = "3.2"
+COMPAT_MASTER = "master"
+COMPATS = (COMPAT_3_2, COMPAT_MASTER)
 INF = float("inf")
 
 # (start, end, original, corrections) -- token offsets in the source, as in an M2 "A" line.
@@ -64,8 +84,10 @@ class EditGraph:
     length: dict[int, int]  # arc key -> number of base edges it spans
     unchanged: dict[int, int]  # arc key -> unchanged tokens it spans
     default_weight: dict[int, float]  # arc key -> weight when it matches no gold edit
-    # (start, end) in the source -> sorted arc keys, duplicates kept
+    # (start, end) source offsets of the arc's edit -> sorted arc keys, duplicates kept
     by_span: dict[tuple[int, int], list[int]]
+    # arc key -> (start, end) source offsets where they are not the arc's rows (release 3.2 only)
+    offsets: dict[int, tuple[int, int]]
 
     @property
     def width(self) -> int:
@@ -91,7 +113,8 @@ class EditGraph:
             kind = "noop"
         else:
             kind = "sub"
-        return kind, (i1, i2, original, correction)
+        start, end = self.offsets.get(key, (i1, i2))
+        return kind, (start, end, original, correction)
 
 
 def _distance_rows(
@@ -167,9 +190,17 @@ def _lattice(
 
 
 def build_edit_graph(
-    source: Sequence[str], hypothesis: Sequence[str], max_unchanged_words: int = 2
+    source: Sequence[str], hypothesis: Sequence[str], max_unchanged_words: int = 2, compat: str = COMPAT_3_2
 ) -> EditGraph:
-    """Build the lattice of ``source`` -> ``hypothesis`` (token lists) with its transitive arcs."""
+    """Build the lattice of ``source`` -> ``hypothesis`` (token lists) with its transitive arcs.
+
+    ``compat`` is the official version whose edit offsets to reproduce: ``"3.2"`` or ``"master"``.
+
+    Raises:
+        ValueError: ``compat`` is neither.
+    """
+    if compat not in COMPATS:
+        raise ValueError(f"compat must be one of {', '.join(COMPATS)}, not {compat!r}")
     source = tuple(source)
     hypothesis = tuple(hypothesis)
     width = len(hypothesis) + 1
@@ -180,8 +211,12 @@ def build_edit_graph(
     vertices = sorted(v1 | v2)
     edge_list = sorted(e1 + e2)
 
+    release_3_2 = compat == COMPAT_3_2
     length: dict[int, int] = {}
     unchanged: dict[int, int] = {}
+    # Release 3.2: start offset of the arcs leaving the first row after a leading insertion (vertex 1..m);
+    # a step along that row starts at its hypothesis index, any other step at 0.
+    row_start: dict[int, int] = {}
     successors: dict[int, list[int]] = {v: [] for v in vertices}
     predecessors: dict[int, list[int]] = {v: [] for v in vertices}
     for key in edge_list:
@@ -192,6 +227,8 @@ def build_edit_graph(
         # a diagonal step between equal tokens is an unchanged word
         diagonal = w - v == width + 1
         unchanged[key] = 1 if diagonal and source[v // width] == hypothesis[v % width] else 0
+        if release_3_2 and 0 < v < width:
+            row_start[key] = v if w == v + 1 else 0
         successors[v].append(w)
         predecessors[w].append(v)
 
@@ -222,6 +259,8 @@ def build_edit_graph(
                     predecessors[j].append(i)
                 length[ij] = d
                 unchanged[ij] = u
+                if ik in row_start:
+                    row_start[ij] = row_start[ik]
                 appended.append(ij)
 
     # Drop unchanged-only transitive arcs. The official loop removes from the list it iterates over, so
@@ -246,6 +285,7 @@ def build_edit_graph(
 
     default_weight: dict[int, float] = {}
     by_span: dict[tuple[int, int], list[int]] = {}
+    offsets: dict[int, tuple[int, int]] = {}
     for key in kept:
         d = length[key]
         w = default_weight.get(key)
@@ -256,6 +296,10 @@ def build_edit_graph(
         default_weight[key] = w
         v, wv = divmod(key, nv)
         span = (v // width, wv // width)
+        if release_3_2 and v < width:
+            # an arc ending in the first row (at hypothesis position wv >= 1) ends at wv - 1
+            span = (row_start.get(key, 0), wv - 1 if wv < width else span[1])
+            offsets[key] = span
         lst = by_span.get(span)
         if lst is None:
             by_span[span] = [key]
@@ -272,6 +316,7 @@ def build_edit_graph(
         unchanged=unchanged,
         default_weight=default_weight,
         by_span=by_span,
+        offsets=offsets,
     )
 
 

@@ -2,7 +2,7 @@
 
 Usage:
     python m2scorer/m2scorer.py [-v|--verbose] [--very_verbose] [--max_unchanged_words N] [--beta B]
-        [--ignore_whitespace_casing] [--char_level] SYSTEM_FILE GOLD_M2
+        [--ignore_whitespace_casing] [--char_level] [--compat 3.2|master] SYSTEM_FILE GOLD_M2
     python -m m2scorer ...            (the same)
 
 Prints ``Precision``, ``Recall`` and ``F_<beta>`` to four decimals. Exit status 0 on success, 2 on bad
@@ -20,6 +20,7 @@ if not __package__:
     # same name. Put the folder above in its place.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from m2scorer.align import COMPAT_3_2, COMPATS  # noqa: E402
 from m2scorer.reader import M2FormatError, check_aligned, load_gold, load_hypotheses  # noqa: E402
 from m2scorer.scoring import (  # noqa: E402
     Counts,
@@ -51,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ignore_whitespace_casing",
         action="store_true",
         help="ignore system edits that only change whitespace or casing",
+    )
+    parser.add_argument(
+        "--compat",
+        choices=COMPATS,
+        default=COMPAT_3_2,
+        help="official scorer version to reproduce: release 3.2, which the published CoNLL-2014 figures used "
+        "(default), or the GitHub master, which matches multi-token insertions at the start of a sentence",
     )
     parser.add_argument(
         "--char_level",
@@ -133,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         max_unchanged_words=args.max_unchanged_words,
         ignore_whitespace_casing=args.ignore_whitespace_casing,
         char_level=args.char_level,
+        compat=args.compat,
         keep_graph=args.very_verbose,
     )
     for lineno, (hyp, sent, score) in enumerate(zip(hypotheses, gold, scores, strict=True), start=1):

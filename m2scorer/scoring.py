@@ -1,4 +1,4 @@
-"""Counts, precision/recall/F and the choice of annotator, as in the official M2 scorer 3.2."""
+"""Counts, precision/recall/F and the choice of annotator, as in the official M2 scorer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .align import EditGraph, GoldEdit, SystemEdit, best_edit_sequence, build_edit_graph, count_matches
+from .align import (
+    COMPAT_3_2,
+    EditGraph,
+    GoldEdit,
+    SystemEdit,
+    best_edit_sequence,
+    build_edit_graph,
+    count_matches,
+)
 from .reader import GoldSentence, check_aligned, load_gold, load_hypotheses, to_chars
 
 logger = logging.getLogger(__name__)
@@ -88,6 +96,7 @@ def score_sentence(
     max_unchanged_words: int = 2,
     ignore_whitespace_casing: bool = False,
     char_level: bool = False,
+    compat: str = COMPAT_3_2,
     keep_graph: bool = False,
     graph: EditGraph | None = None,
 ) -> SentenceScore:
@@ -98,8 +107,10 @@ def score_sentence(
     smallest ``proposed + beta^2 * gold``; earlier annotator ids win remaining ties.
     ``source`` and the gold edits must already be character-level when ``char_level`` is set (as
     ``load_gold(..., char_level=True)`` returns them); the hypothesis is converted here.
+    ``compat`` is the official version to reproduce, ``"3.2"`` (the release) or ``"master"``; they differ
+    on insertions at the start of a sentence (see :mod:`m2scorer.align`).
     ``graph`` may pass the :func:`build_edit_graph` of this (source, hypothesis) pair, built with the same
-    ``max_unchanged_words``, to score one output against several golds without rebuilding it.
+    ``max_unchanged_words`` and ``compat``, to score one output against several golds without rebuilding it.
     """
     if char_level:
         hypothesis = to_chars(hypothesis)
@@ -108,7 +119,7 @@ def score_sentence(
     if hyp_tokens == src_tokens:
         graph = None
     elif graph is None:
-        graph = build_edit_graph(src_tokens, hyp_tokens, max_unchanged_words)
+        graph = build_edit_graph(src_tokens, hyp_tokens, max_unchanged_words, compat)
     annotators = gold_edits_by_annotator or {0: []}
     sqbeta = beta * beta
     best = None
@@ -144,6 +155,7 @@ def iter_sentence_scores(
     max_unchanged_words: int = 2,
     ignore_whitespace_casing: bool = False,
     char_level: bool = False,
+    compat: str = COMPAT_3_2,
     keep_graph: bool = False,
 ) -> Iterator[SentenceScore]:
     """Score a corpus sentence by sentence; each annotator choice depends on the sentences before it."""
@@ -159,6 +171,7 @@ def iter_sentence_scores(
             max_unchanged_words=max_unchanged_words,
             ignore_whitespace_casing=ignore_whitespace_casing,
             char_level=char_level,
+            compat=compat,
             keep_graph=keep_graph,
         )
         running = running + score.counts
@@ -178,6 +191,7 @@ def score_corpus(
     max_unchanged_words: int = 2,
     ignore_whitespace_casing: bool = False,
     char_level: bool = False,
+    compat: str = COMPAT_3_2,
 ) -> Result:
     """Score system output against gold parsed by :func:`load_gold` (same ``char_level`` for both).
 
@@ -192,6 +206,7 @@ def score_corpus(
         max_unchanged_words=max_unchanged_words,
         ignore_whitespace_casing=ignore_whitespace_casing,
         char_level=char_level,
+        compat=compat,
     ):
         total = total + score.counts
     return result_from_counts(total, beta)
@@ -205,6 +220,7 @@ def score_files(
     max_unchanged_words: int = 2,
     ignore_whitespace_casing: bool = False,
     char_level: bool = False,
+    compat: str = COMPAT_3_2,
 ) -> Result:
     """Score a system output file against an M2 gold file.
 
@@ -222,6 +238,7 @@ def score_files(
         max_unchanged_words=max_unchanged_words,
         ignore_whitespace_casing=ignore_whitespace_casing,
         char_level=char_level,
+        compat=compat,
     )
 
 

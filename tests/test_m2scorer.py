@@ -193,6 +193,54 @@ def test_graph_is_small_for_unrelated_sentences():
     assert counts == Counts(1, 2, 1)
 
 
+# The gold: insertions before the first source token, where release 3.2 and master differ.
+LEADING_INSERTIONS_M2 = (
+    "S cat sat on the mat .\nA 0 0|||ArtOrDet|||The big|||REQUIRED|||-NONE-|||0\n\n"
+    "S dog ran .\nA 0 0|||ArtOrDet|||The|||REQUIRED|||-NONE-|||0\n\n"
+    "S He go to school .\nA 0 1|||Pref|||She|||REQUIRED|||-NONE-|||0\n"
+    "A 1 1|||Vm|||will|||REQUIRED|||-NONE-|||0\n"
+)
+LEADING_INSERTIONS_OUTPUT = ["The big cat sat on the mat .", "The dog ran .", "She will go to school ."]
+
+
+def test_release_3_2_offsets_of_leading_insertions():
+    # Official 3.2 (its own code): a leading two-word insertion reads (0, 1), so it misses the gold (0, 0);
+    # the leading "She will" path offers "will" at (1, 1), which takes the gold insertion meant for after
+    # "She", so "He -> She" is followed by "go -> will go".
+    scores = list(iter_sentence_scores(LEADING_INSERTIONS_OUTPUT, parse_m2(LEADING_INSERTIONS_M2)))
+    assert [s.per_annotator[0].system_edits for s in scores] == [
+        [(0, 1, "", "The big")],
+        [(0, 0, "", "The")],
+        [(0, 1, "He", "She"), (1, 2, "go", "will go")],
+    ]
+    assert [s.counts for s in scores] == [Counts(0, 1, 1), Counts(1, 1, 1), Counts(1, 2, 2)]
+    result = score_corpus(LEADING_INSERTIONS_OUTPUT, parse_m2(LEADING_INSERTIONS_M2))
+    assert (result.precision, result.recall, result.f) == (0.5, 0.5, 0.5)
+
+
+def test_master_compat_matches_leading_insertions():
+    gold = parse_m2(LEADING_INSERTIONS_M2)
+    scores = list(iter_sentence_scores(LEADING_INSERTIONS_OUTPUT, gold, compat="master"))
+    assert scores[0].per_annotator[0].system_edits == [(0, 0, "", "The big")]
+    result = score_corpus(LEADING_INSERTIONS_OUTPUT, gold, compat="master")
+    assert (result.correct, result.proposed, result.gold) == (4, 4, 4)
+
+
+def test_cli_compat(tmp_path, capsys):
+    gold, system = tmp_path / "gold.m2", tmp_path / "system.txt"
+    gold.write_text(LEADING_INSERTIONS_M2, encoding="utf-8")
+    system.write_text("\n".join(LEADING_INSERTIONS_OUTPUT) + "\n", encoding="utf-8")
+    assert main([str(system), str(gold)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "F_0.5       : 0.5000"
+    assert main(["--compat", "master", str(system), str(gold)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "F_0.5       : 1.0000"
+    with pytest.raises(SystemExit) as exc:
+        main(["--compat", "3.3", str(system), str(gold)])
+    assert exc.value.code == 2
+    with pytest.raises(ValueError, match="compat must be one of 3.2, master"):
+        build_edit_graph(["a"], ["b"], compat="3.3")
+
+
 # ---- example files, CLI -------------------------------------------------------------------------
 
 

@@ -1,10 +1,13 @@
-"""m2scorer against the official NUS M2 scorer 3.2 on every output/gold pair of the shared GEC data.
+"""m2scorer against the official NUS M2 scorer on every output/gold pair of the shared GEC data.
 
-Every figure below (corpus counts correct/proposed/gold and the printed P, R, F0.5) was produced by the
-official scorer's algorithm, release 3.2 (a Python port run outside this repository; it agrees with the
-published CoNLL-2014 figures, e.g. CAMB 0.3971/0.3010/0.3733), and our per-sentence counts were also
-compared with it sentence by sentence. Character-level rows: the official scorer run on files with one
-character per token (the NLPCC gold re-expressed in characters, outputs with whitespace removed).
+Every figure in OFFICIAL (corpus counts correct/proposed/gold and the printed P, R, F0.5) is the official
+scorer's, release 3.2 (it agrees with the published CoNLL-2014 figures, e.g. CAMB 0.3971/0.3010/0.3733);
+MASTER holds the GitHub master's figures where they differ. Both were checked against the official code
+itself (release 3.2 = tag version3.2, master = cb874a7; Python 2.7, run outside this repository): our
+per-annotator system edits equal its own on every sentence where the two versions can differ (2,082
+sentences whose hypothesis inserts words before the first source token), and elsewhere the two versions
+build the same lattice. Character-level rows: the official scorer run on files with one character per
+token (the NLPCC gold re-expressed in characters, outputs with whitespace removed).
 
 The data live in ../shared/gec-data (or $GEC_DATA); without them these tests are skipped.
 """
@@ -1158,10 +1161,10 @@ OFFICIAL = [
         "pillars-of-gec/system_preds/ensemble_systems/aggr_of_gpt_rank_on_clust3_and_greco_on_m7___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3691,
+        3689,
         4798,
         7632,
-        "0.7693 0.4836 0.6880",
+        "0.7689 0.4834 0.6876",
     ),
     (
         "pillars-of-gec/system_preds/ensemble_systems/aggr_of_gpt_rank_on_clust3_and_m7___bea-dev.txt",
@@ -1176,19 +1179,19 @@ OFFICIAL = [
         "pillars-of-gec/system_preds/ensemble_systems/ens_greco_on_m7___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3743,
+        3741,
         4886,
         7632,
-        "0.7661 0.4904 0.6887",
+        "0.7657 0.4902 0.6883",
     ),
     (
         "pillars-of-gec/system_preds/ensemble_systems/ens_m3___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3459,
+        3458,
         4470,
         7632,
-        "0.7738 0.4532 0.6779",
+        "0.7736 0.4531 0.6777",
     ),
     (
         "pillars-of-gec/system_preds/ensemble_systems/ens_m7___bea-dev.txt",
@@ -1203,55 +1206,55 @@ OFFICIAL = [
         "pillars-of-gec/system_preds/ensemble_systems/ens_m8_with_greco___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3557,
+        3555,
         4574,
         7632,
-        "0.7777 0.4661 0.6859",
+        "0.7772 0.4658 0.6856",
     ),
     (
         "pillars-of-gec/system_preds/ensemble_systems/ens_m9_with_greco_and_gpt___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3514,
+        3512,
         4517,
         7632,
-        "0.7779 0.4604 0.6837",
+        "0.7775 0.4602 0.6833",
     ),
     (
         "pillars-of-gec/system_preds/ensemble_systems/gpt_rank_on_clust3___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        4370,
+        4367,
         6283,
         7632,
-        "0.6955 0.5726 0.6669",
+        "0.6951 0.5722 0.6664",
     ),
     (
         "pillars-of-gec/system_preds/single_systems/CTC-Copy___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
         3114,
-        4660,
+        4662,
         7632,
-        "0.6682 0.4080 0.5926",
+        "0.6680 0.4080 0.5925",
     ),
     (
         "pillars-of-gec/system_preds/single_systems/Chat-LLaMa-2-13B-FT___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3820,
+        3817,
         5532,
         7632,
-        "0.6905 0.5005 0.6418",
+        "0.6900 0.5001 0.6413",
     ),
     (
         "pillars-of-gec/system_preds/single_systems/Chat-LLaMa-2-7B-FT___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3796,
+        3795,
         5664,
         7632,
-        "0.6702 0.4974 0.6267",
+        "0.6700 0.4972 0.6265",
     ),
     (
         "pillars-of-gec/system_preds/single_systems/EditScorer___bea-dev.txt",
@@ -1276,18 +1279,18 @@ OFFICIAL = [
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
         4236,
-        6019,
+        6022,
         7632,
-        "0.7038 0.5550 0.6680",
+        "0.7034 0.5550 0.6677",
     ),
     (
         "pillars-of-gec/system_preds/single_systems/UL2-20B___bea-dev.txt",
         "pillars-of-gec/evaluation_sets/bea-dev.m2",
         False,
-        3999,
-        5678,
+        3998,
+        5679,
         7632,
-        "0.7043 0.5240 0.6589",
+        "0.7040 0.5238 0.6587",
     ),
     (
         "pillars-of-gec/evaluation_sets/bea-dev.txt",
@@ -1302,10 +1305,10 @@ OFFICIAL = [
         "derived/nlpcc18.gold0_applied.txt",
         "nlpcc18/nlpcc18.gold.m2",
         False,
-        3713,
+        3712,
         3806,
         3790,
-        "0.9756 0.9797 0.9764",
+        "0.9753 0.9794 0.9761",
     ),
     (
         "derived/nlpcc18.input_as_output.txt",
@@ -1320,10 +1323,10 @@ OFFICIAL = [
         "derived/nlpcc18.gold0_applied.txt",
         "nlpcc18/nlpcc18.gold.m2",
         True,
-        3634,
+        3627,
         3836,
         3790,
-        "0.9473 0.9588 0.9496",
+        "0.9455 0.9570 0.9478",
     ),
     (
         "derived/nlpcc18.input_as_output.txt",
@@ -1337,6 +1340,79 @@ OFFICIAL = [
 ]
 
 
+# The rows where the GitHub master (--compat master) differs from release 3.2: only outputs that insert words
+# at the start of a sentence, none of the CoNLL-2014 ones. Same key, master's figures.
+MASTER = {
+    (
+        "pillars-of-gec/system_preds/ensemble_systems/aggr_of_gpt_rank_on_clust3_and_greco_on_m7___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3691, 4798, 7632, "0.7693 0.4836 0.6880"),
+    (
+        "pillars-of-gec/system_preds/ensemble_systems/ens_greco_on_m7___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3743, 4886, 7632, "0.7661 0.4904 0.6887"),
+    (
+        "pillars-of-gec/system_preds/ensemble_systems/ens_m3___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3459, 4470, 7632, "0.7738 0.4532 0.6779"),
+    (
+        "pillars-of-gec/system_preds/ensemble_systems/ens_m8_with_greco___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3557, 4574, 7632, "0.7777 0.4661 0.6859"),
+    (
+        "pillars-of-gec/system_preds/ensemble_systems/ens_m9_with_greco_and_gpt___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3514, 4517, 7632, "0.7779 0.4604 0.6837"),
+    (
+        "pillars-of-gec/system_preds/ensemble_systems/gpt_rank_on_clust3___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (4370, 6283, 7632, "0.6955 0.5726 0.6669"),
+    (
+        "pillars-of-gec/system_preds/single_systems/CTC-Copy___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3114, 4660, 7632, "0.6682 0.4080 0.5926"),
+    (
+        "pillars-of-gec/system_preds/single_systems/Chat-LLaMa-2-13B-FT___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3820, 5532, 7632, "0.6905 0.5005 0.6418"),
+    (
+        "pillars-of-gec/system_preds/single_systems/Chat-LLaMa-2-7B-FT___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3796, 5664, 7632, "0.6702 0.4974 0.6267"),
+    (
+        "pillars-of-gec/system_preds/single_systems/T5-11B___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (4236, 6019, 7632, "0.7038 0.5550 0.6680"),
+    (
+        "pillars-of-gec/system_preds/single_systems/UL2-20B___bea-dev.txt",
+        "pillars-of-gec/evaluation_sets/bea-dev.m2",
+        False,
+    ): (3999, 5678, 7632, "0.7043 0.5240 0.6589"),
+    ("derived/nlpcc18.gold0_applied.txt", "nlpcc18/nlpcc18.gold.m2", False): (
+        3713,
+        3806,
+        3790,
+        "0.9756 0.9797 0.9764",
+    ),
+    ("derived/nlpcc18.gold0_applied.txt", "nlpcc18/nlpcc18.gold.m2", True): (
+        3634,
+        3836,
+        3790,
+        "0.9473 0.9588 0.9496",
+    ),
+}
+
+
 def printed(result) -> str:
     return f"{result.precision:.4f} {result.recall:.4f} {result.f:.4f}"
 
@@ -1346,7 +1422,9 @@ def test_issue_table(system, gold, expected):
     assert printed(score_files(DATA / system, DATA / gold)) == expected
 
 
-def _score_against_golds(system: str, golds: list[str], char_level: bool) -> dict[str, tuple[Counts, str]]:
+def _score_against_golds(
+    system: str, golds: list[str], char_level: bool, compat: str = "3.2"
+) -> dict[str, tuple[Counts, str]]:
     """Score one output against several golds, building each sentence's edit graph once."""
     from m2scorer.scoring import result_from_counts
 
@@ -1359,13 +1437,14 @@ def _score_against_golds(system: str, golds: list[str], char_level: bool) -> dic
         for g in golds:
             sent = parsed[g][idx]
             if sent.source not in graphs:
-                graphs[sent.source] = build_edit_graph(sent.source.split(), hyp_tokens)
+                graphs[sent.source] = build_edit_graph(sent.source.split(), hyp_tokens, compat=compat)
             score = score_sentence(
                 hyp,
                 sent.source,
                 sent.edits,
                 running=totals[g],
                 char_level=char_level,
+                compat=compat,
                 graph=graphs[sent.source],
             )
             totals[g] = totals[g] + score.counts
@@ -1398,3 +1477,25 @@ def test_table_covers_every_output():
     }
     outputs -= {"m2scorer-example/source_gold"}
     assert outputs <= {row[0] for row in OFFICIAL}
+
+
+@pytest.mark.parametrize(("system", "gold", "char_level"), sorted(MASTER))
+def test_master_compat_matches_official_master(system, gold, char_level):
+    c, p, g, prf = MASTER[(system, gold, char_level)]
+    assert _score_against_golds(system, [gold], char_level, compat="master") == {gold: (Counts(c, p, g), prf)}
+
+
+def test_master_compat_agrees_with_release_on_conll14():
+    """The published CoNLL-2014 table is the same under both versions (no team inserts at sentence start)."""
+    gold = "conll14-test/noalt/official-2014.combined.m2"
+    for system, g, _, c, p, n, prf in OFFICIAL:
+        if g == gold and system.startswith("conll14-submissions/"):
+            assert _score_against_golds(system, [gold], False, compat="master") == {
+                gold: (Counts(c, p, n), prf)
+            }
+
+
+def test_issue_nlpcc_figures_of_both_versions():
+    system, gold = DATA / "derived/nlpcc18.gold0_applied.txt", DATA / "nlpcc18/nlpcc18.gold.m2"
+    assert printed(score_files(system, gold)) == "0.9753 0.9794 0.9761"
+    assert printed(score_files(system, gold, compat="master")) == "0.9756 0.9797 0.9764"
