@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from transformers import (
     TextStreamer,
 )
 
+from ftkit.args import ConfigurationError
 from ftkit.data import IGNORE_INDEX
 from ftkit.templates import DEFAULT_TEMPLATE
 
@@ -76,6 +78,32 @@ def generation_kwargs(num_beams: int | None, max_new_tokens: int) -> dict[str, A
     if num_beams is not None:
         settings = dataclasses.replace(settings, num_beams=num_beams)  # validated like the others
     return settings.kwargs()
+
+
+# End-of-turn tokens of chat templates (ChatML, Llama 3, Gemma, Phi-3): an instruct model ends its answer
+# with one, which is often not its tokenizer's EOS.
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>")
+
+
+def stop_token_ids(tokenizer: PreTrainedTokenizerBase, generation_config: Any = None) -> list[int]:
+    """The ids that end an answer, for generation to stop on and decode to cut at: the tokenizer's EOS
+    (which training appends to every target), the generation config's EOS ids and the end-of-turn tokens
+    the tokenizer has. Every entry point that generates takes them from here."""
+    ids = [tokenizer.eos_token_id]
+    if generation_config is not None:
+        eos = generation_config.eos_token_id
+        ids += eos if isinstance(eos, list) else [eos]
+    for token in END_OF_TURN_TOKENS:
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if token_id is not None and token_id != tokenizer.unk_token_id:
+            ids.append(token_id)
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def new_tokens(generated: torch.Tensor, prompt_width: int, framework: str) -> torch.Tensor:
+    """The answer part of `generate`'s output: a decoder-only model's follows its prompt (padded on the left
+    to `prompt_width`), an encoder-decoder's follows the decoder start token (BART's is its EOS)."""
+    return generated[:, prompt_width:] if framework == "clm" else generated[:, 1:]
 
 
 # The first stretch of new tokens after which finished rows leave the batch; each later stretch is twice as
@@ -156,12 +184,13 @@ def generate_releasing_finished(
     """
     prompt_width = input_ids.shape[1]
     input_ids, attention_mask, cache = prefill_shared_prefix(model, input_ids, attention_mask)
-    if model.generation_config.eos_token_id is None:  # no row ends before the limit: nothing to release
+    stop_ids = gen_kwargs.get("eos_token_id", model.generation_config.eos_token_id)
+    if stop_ids is None:  # no row ends before the limit: nothing to release
         generated = model.generate(
             input_ids=input_ids, attention_mask=attention_mask, cache=cache, **gen_kwargs
         )
         return generated[:, prompt_width:]
-    eos = torch.tensor(model.generation_config.eos_token_id, device=input_ids.device).reshape(-1)
+    eos = torch.tensor(stop_ids, device=input_ids.device).reshape(-1)
     budget, stretch = gen_kwargs["max_new_tokens"], first_stretch
     rows = torch.arange(len(input_ids))
     outputs: list[torch.Tensor | None] = [None] * len(input_ids)
@@ -193,14 +222,49 @@ def generate_releasing_finished(
     return torch.nn.utils.rnn.pad_sequence(outputs, batch_first=True, padding_value=pad)
 
 
-def decode(tokenizer: PreTrainedTokenizerBase, token_ids: np.ndarray | list[list[int]]) -> list[str]:
-    """Decode generated ids (new tokens only) to one single-line string per row."""
-    # The Trainer pads rows of different batches with IGNORE_INDEX, which is no token. Dropped, not decoded as
-    # padding: one long output widens every row of the array.
-    token_ids = [[t for t in np.asarray(row).tolist() if t != IGNORE_INDEX] for row in token_ids]
+def decode(
+    tokenizer: PreTrainedTokenizerBase,
+    token_ids: np.ndarray | list[list[int]],
+    stop_ids: list[int] | None = None,
+) -> list[str]:
+    """Decode generated ids (new tokens only, see new_tokens) to one single-line string per row, cut at the
+    first of `stop_ids` (default: `stop_token_ids(tokenizer)`).
+
+    A row goes on after its stop token when generation stopped on other ids, or when the row ended in a
+    batch that continued: what follows is not part of the answer.
+    """
+    stop = set(stop_token_ids(tokenizer) if stop_ids is None else stop_ids)
+    # The Trainer pads the rows of shorter batches on the right with IGNORE_INDEX, which is no token: the row
+    # ends there too. Not decoded as padding: one long output widens every row of the array.
+    token_ids = [until_stop(np.asarray(row).tolist(), stop | {IGNORE_INDEX}) for row in token_ids]
     # No clean-up: GEC text is tokenised ("a cat ."), and merging " ." into "." would change the edits.
     texts = tokenizer.batch_decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
     return [" ".join(text.splitlines()).strip() for text in texts]
+
+
+def until_stop(ids: list[int], stop: set[int]) -> list[int]:
+    return next((ids[:i] for i, token in enumerate(ids) if token in stop), ids)
+
+
+def check_output_file(path: str | Path, flag: str) -> None:
+    """Check, before any work, that `path` can be written as a file (write_lines creates missing folders).
+
+    Raises:
+        ConfigurationError: `path` is a folder, a path above it is a file, or the folder it would be made in
+            is not writable; the message names `flag`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigurationError(
+            f"{flag} {path} is a folder; give the path of a file, such as "
+            f"{path / 'generated_predictions.txt'}."
+        )
+    existing = next(folder for folder in path.absolute().parents if folder.exists())
+    if not existing.is_dir():
+        raise ConfigurationError(f"{flag} {path}: {existing} is a file, so no folder can be made there.")
+    writable = path if path.exists() else existing
+    if not os.access(writable, os.W_OK):
+        raise ConfigurationError(f"{flag} {path}: {writable} is not writable; give a path you can write.")
 
 
 def write_lines(path: str | Path, lines: list[str]) -> None:
@@ -280,6 +344,7 @@ def generate_one(
     beam search knows its best sequence only at the end).
     """
     ids = torch.tensor([input_ids], device=model.device)
+    stop_ids = stop_token_ids(tokenizer, model.generation_config)
     streamer = None
     if stream and settings.num_beams == 1:
         streamer = TextStreamer(
@@ -291,7 +356,7 @@ def generate_one(
             attention_mask=torch.ones_like(ids),
             streamer=streamer,
             stopping_criteria=[stop] if stop is not None else None,
+            eos_token_id=stop_ids,
             **settings.kwargs(),
         )
-    new_tokens = generated[0, ids.shape[1] :] if framework == "clm" else generated[0]
-    return decode(tokenizer, [new_tokens.tolist()])[0]
+    return decode(tokenizer, new_tokens(generated, ids.shape[1], framework).tolist(), stop_ids)[0]

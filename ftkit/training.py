@@ -18,7 +18,13 @@ from transformers.integrations import is_deepspeed_zero3_enabled
 
 from ftkit.checkpointing import CrashSafeCheckpointMixin
 from ftkit.data import PaddingCollator, packing_collator
-from ftkit.generation import decode, generate_releasing_finished, releases_finished_rows
+from ftkit.generation import (
+    decode,
+    generate_releasing_finished,
+    new_tokens,
+    releases_finished_rows,
+    stop_token_ids,
+)
 from ftkit.modeling import count_parameters
 from ftkit.throughput import ThroughputCallback
 
@@ -89,10 +95,9 @@ class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
         # Seq2SeqTrainer writes the default max_length (20) into the model's generation config after each
         # batch; generate would then warn on every later batch that max_new_tokens overrides it.
         self.model.generation_config.max_length = None
-        if generated is not None and self.framework == "clm" and self.args.predict_with_generate:
-            # A decoder-only model returns prompt + continuation; with left padding every prompt
-            # ends at the same column, so one slice strips them all.
-            generated = generated[:, inputs["input_ids"].shape[1] :]
+        if generated is not None and self.args.predict_with_generate:
+            # With left padding every decoder-only prompt ends at the same column, so one slice strips them.
+            generated = new_tokens(generated, inputs["input_ids"].shape[1], self.framework)
         return loss, generated, labels
 
 
@@ -182,19 +187,25 @@ def predict(trainer: GecTrainer, dataset: Dataset, gen_kwargs: dict[str, Any]) -
     """Generate for every row of an encoded dataset; return the decoded outputs in dataset order.
 
     Rows are generated longest first: batches of similar length waste little on padding, and a batch
-    that does not fit in memory fails at the start, not after an hour.
+    that does not fit in memory fails at the start, not after an hour. Generation stops, and the text ends,
+    at the first of `stop_token_ids`.
     """
     lengths = np.array([len(ids) for ids in dataset["input_ids"]])
     order = np.argsort(-lengths, kind="stable")
+    tokenizer = trainer.processing_class
+    stop_ids = stop_token_ids(tokenizer, trainer.model.generation_config)
     collator = trainer.data_collator
-    # Every prompt must end at the last column, where generation appends.
-    trainer.data_collator = PaddingCollator(trainer.processing_class, padding_side="left")
+    # A decoder-only prompt must end at the last column, where generation appends. An encoder's rows must
+    # start at column 0: BART/mBART/Marian take positions from arange, so on the left a row's output would
+    # depend on the lengths of the rows that share its batch.
+    padding_side = "left" if trainer.framework == "clm" else "right"
+    trainer.data_collator = PaddingCollator(tokenizer, padding_side=padding_side)
     try:
-        output = trainer.predict(dataset.select(order), **gen_kwargs)
+        output = trainer.predict(dataset.select(order), **{**gen_kwargs, "eos_token_id": stop_ids})
     finally:
         trainer.data_collator = collator
     # Multi-process evaluation pads the last batch with repeats; keep one prediction per row.
-    texts = decode(trainer.processing_class, output.predictions[: len(dataset)])
+    texts = decode(tokenizer, output.predictions[: len(dataset)], stop_ids)
     in_order = [""] * len(dataset)
     for position, text in zip(order, texts, strict=True):
         in_order[position] = text

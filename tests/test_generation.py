@@ -1,22 +1,33 @@
-"""Generation: batched left-padded greedy search equals generating each input alone, and --do_predict
-writes one prediction per input, in input order."""
+"""Generation: batched greedy search (decoder-only prompts padded on the left, encoder inputs on the right)
+equals generating each input alone; generation stops and text ends at every stop token; --do_predict writes
+one prediction per input, in input order."""
 
 import pytest
 import torch
+from datasets import Dataset
+from transformers import GenerationConfig, Seq2SeqTrainingArguments
 
 import finetune
 from conftest import EVAL_SAMPLE
-from ftkit.data import PaddingCollator, encode_clm, encode_seq2seq
+from ftkit.data import PaddingCollator, encode_clm, encode_dataset, encode_seq2seq
 from ftkit.generation import (
     MIN_SHARED_PREFIX,
+    GenerationSettings,
     decode,
+    generate_one,
     generate_releasing_finished,
     generation_kwargs,
+    new_tokens,
     shared_prefix_length,
+    stop_token_ids,
 )
 from ftkit.modeling import load_config, load_model, load_tokenizer
+from ftkit.training import build_trainer, predict
 
 SOURCES = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()[:7]
+WORDS = " ".join(EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").split()).split()
+# 24 inputs of 1 to 47 words (prompts of about 10 to 60 tokens), so that every batch mixes lengths.
+VARIED = [" ".join(WORDS[7 * i : 7 * i + 1 + 2 * i]) for i in range(24)]
 KWARGS = generation_kwargs(num_beams=1, max_new_tokens=12)
 
 
@@ -29,7 +40,7 @@ def chaotic_model(tiny_model, tmp_path_factory):
     def get(family):
         if family not in built:
             path = str(tiny_model(family))
-            framework = "seq2seq" if family == "t5" else "clm"
+            framework = "seq2seq" if load_config(path).is_encoder_decoder else "clm"
             tokenizer = load_tokenizer(path)
             model = load_model(path, framework, load_config(path), tokenizer)
             torch.manual_seed(0)
@@ -56,8 +67,15 @@ def one_at_a_time(model, tokenizer, framework, sources):
     outputs = []
     for ids in encode({"source": sources}, tokenizer, "gec", 256, 256)["input_ids"]:
         generated = model.generate(torch.tensor([ids]), **KWARGS)
-        outputs.append(generated[0, len(ids) :] if framework == "clm" else generated[0])
+        outputs.append(new_tokens(generated, len(ids), framework)[0])
     return outputs
+
+
+def prediction_trainer(model, tokenizer, framework, tmp_path, batch_size=8):
+    args = Seq2SeqTrainingArguments(
+        str(tmp_path), per_device_eval_batch_size=batch_size, predict_with_generate=True, use_cpu=True
+    )
+    return build_trainer(model, tokenizer, args, framework)
 
 
 def until_eos(ids, eos_token_id):
@@ -140,3 +158,67 @@ def test_do_predict_writes_one_line_per_input_in_order(chaotic_model, tmp_path, 
     written = predictions.read_text(encoding="utf-8")
     assert written == "".join(line + "\n" for line in expected)
     assert len(set(expected)) >= len(SOURCES) - 1, "equal outputs would not show a mix-up"
+
+
+@pytest.mark.parametrize("family", ["bart", "t5", "llama"])
+def test_batched_prediction_equals_one_at_a_time(chaotic_model, tmp_path, family):
+    """BART's encoder takes positions from arange: padded on the left, a row's output would depend on the
+    lengths of the rows in its batch."""
+    path, framework = chaotic_model(family)
+    model, tokenizer = load(path, framework)
+    dataset = encode_dataset(Dataset.from_dict({"source": VARIED}), framework, tokenizer, "gec", 256, 256)
+    batched = predict(prediction_trainer(model, tokenizer, framework, tmp_path), dataset, KWARGS)
+    expected = decode(tokenizer, one_at_a_time(model, tokenizer, framework, VARIED))
+    assert batched == expected
+    assert len(set(expected)) > len(VARIED) // 2, "equal outputs would not show a mix-up"
+
+
+def test_stop_tokens_are_the_tokenizers_the_generation_configs_and_the_end_of_turn(tiny_model):
+    tokenizer = load_tokenizer(str(tiny_model("qwen2")))
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert tokenizer.eos_token_id != im_end
+    config = GenerationConfig(eos_token_id=[7, tokenizer.eos_token_id])
+    assert stop_token_ids(tokenizer, config) == [tokenizer.eos_token_id, 7, im_end]
+    assert stop_token_ids(tokenizer) == [tokenizer.eos_token_id, im_end]
+    llama = load_tokenizer(str(tiny_model("llama")))  # no end-of-turn token: not even its <unk>
+    assert stop_token_ids(llama, GenerationConfig(eos_token_id=None)) == [llama.eos_token_id]
+
+
+def test_decode_cuts_at_the_first_stop_token(tiny_model):
+    tokenizer = load_tokenizer(str(tiny_model("qwen2")))
+    he, go = tokenizer("He go", add_special_tokens=False)["input_ids"][:2]
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    rows = [[he, im_end, go, go], [he, go, tokenizer.eos_token_id, he], [he, go, -100, -100]]
+    assert decode(tokenizer, rows) == ["He", "He go", "He go"]
+    assert decode(tokenizer, rows, stop_ids=[go]) == ["He", "He", "He"]
+
+
+@pytest.fixture
+def ends_midway(chaotic_model):
+    """A chaotic llama whose tokenizer's EOS is a token it writes midway for SOURCES[0], while its
+    generation config knows no EOS: generation must stop on the tokenizer's EOS anyway. Returns the model,
+    the tokenizer and the ids written up to that EOS."""
+    model, tokenizer = load(*chaotic_model("llama"))
+    written = one_at_a_time(model, tokenizer, "clm", SOURCES[:1])[0].tolist()
+    stop = next(t for t in written[3:] if t not in written[:3])
+    tokenizer.eos_token = tokenizer.convert_ids_to_tokens(stop)
+    model.generation_config.eos_token_id = None
+    return model, tokenizer, written[: written.index(stop) + 1]
+
+
+def test_the_repl_stops_streaming_at_the_tokenizers_eos(ends_midway, capsys):
+    model, tokenizer, answer = ends_midway
+    ids = encode_clm({"source": SOURCES[:1]}, tokenizer, "gec", 256, 256)["input_ids"][0]
+    settings = GenerationSettings(max_new_tokens=12)
+    text = generate_one(model, tokenizer, "clm", ids, settings, stream=True)
+    assert text == decode(tokenizer, [answer])[0]
+    # The tokenizer does not know the token made EOS here as special: the stream may show it.
+    streamed = capsys.readouterr().out.strip()
+    assert streamed in (text, tokenizer.decode(answer).strip()), "the stream went on after EOS"
+
+
+def test_prediction_stops_at_the_tokenizers_eos(ends_midway, tmp_path):
+    model, tokenizer, answer = ends_midway
+    dataset = encode_dataset(Dataset.from_dict({"source": SOURCES}), "clm", tokenizer, "gec", 256, 256)
+    predictions = predict(prediction_trainer(model, tokenizer, "clm", tmp_path, 4), dataset, KWARGS)
+    assert predictions[0] == decode(tokenizer, [answer])[0]
