@@ -21,7 +21,8 @@
 #   STAGE          sft: supervised finetuning (finetune.py); rm: reward model, dpo: DPO, grpo: RL on M2 F0.5
 #                  (preference_tune.py --stage $STAGE; needs MODEL_NAME, e.g. an SFT output folder; rm/dpo read
 #                  {"prompt","chosen","rejected"} pairs from DATA_VER, grpo source/target) [sft]
-#   MORE_PARA      extra finetune.py flags, split on spaces (e.g. "--bf16 --prompt_template flan") []
+#   MORE_PARA      extra finetune.py flags, split into words as the shell splits them: quotes keep a value
+#                  whole, nothing in it is run (e.g. "--bf16 --run_name 'lang8 base'") []
 #   CKPT_ROOT      folder of pretrained checkpoints [/checkpoints]
 #   DATA_ROOT      [<repo>/data]
 #   OUTPUT_ROOT    [<repo>/outputs]
@@ -57,7 +58,15 @@ case $STAGE in
     rm|dpo|grpo) entry=("$REPO/preference_tune.py" --stage "$STAGE"); stage_suffix=-$STAGE ;;
     *) echo "train.sh: STAGE=$STAGE: use sft, rm, dpo or grpo" >&2; exit 2 ;;
 esac
-read -r -a more_para <<< "${MORE_PARA:-}"
+# Quote-aware splitting without evaluating anything (no eval): Python's shlex, one NUL-ended word each.
+split_words='import shlex, sys
+try:
+    words = shlex.split(sys.argv[1])
+except ValueError as e:
+    sys.exit(f"train.sh: MORE_PARA={sys.argv[1]!r}: {e}; close each quote, or escape a lone one as \\\x27")
+sys.stdout.write("".join(word + "\0" for word in words))'
+mapfile -d '' -t more_para < <("$PYTHON" -c "$split_words" "${MORE_PARA:-}")
+wait $! || exit 2
 
 demo=0
 if [[ -z ${MODEL_NAME:-} && $STAGE != sft ]]; then

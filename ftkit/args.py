@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
+import transformers
 from transformers import HfArgumentParser, PretrainedConfig, Seq2SeqTrainingArguments
 from transformers.utils import is_flash_attn_2_available
 
@@ -32,6 +35,148 @@ PACKING_MODEL_TYPES = {
 
 class ConfigurationError(ValueError):
     """Arguments that cannot work together; the message says what to change."""
+
+
+# Flags that count something, of every arguments class (ours and TRL's): at least 1 when given. None (where
+# a flag allows it) keeps its documented meaning, such as "all examples" for --max_train_samples.
+COUNT_FLAGS = {
+    "max_train_samples": "training examples to use; leave it out for all",
+    "max_eval_samples": "validation examples to use; leave it out for all",
+    "max_predict_samples": "inputs to predict; leave it out for all",
+    "max_source_length": "prompt tokens",
+    "max_target_length": "target tokens, EOS included",
+    "preprocessing_num_workers": "tokenising processes; leave it out for one",
+    "per_device_train_batch_size": "examples per process and step",
+    "per_device_eval_batch_size": "examples per process and step",
+    "gradient_accumulation_steps": "batches per optimizer step",
+    "generation_max_length": "new tokens per prediction",
+    "generation_num_beams": "beams; 1 is greedy",
+    "num_virtual_tokens": "virtual tokens",
+    "lora_r": "the LoRA rank",
+    "max_non_finite_steps": "consecutive non-finite steps before the run stops",
+    "num_generations": "completions per prompt",
+    "max_completion_length": "new tokens per completion",
+}
+# Intervals in steps (a float below 1 is a share of the run's steps): above 0 when given.
+INTERVAL_FLAGS = ("save_steps", "eval_steps", "logging_steps")
+# Values that may be 0 but not negative.
+NON_NEGATIVE_FLAGS = ("learning_rate", "dataloader_num_workers", "weight_decay", "max_grad_norm")
+# What DeepSpeed reads from the environment to join a run; without all of them it looks for MPI (mpi4py).
+LAUNCHER_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def check_values(args: Any) -> None:
+    """Check each value of an arguments object on its own, whatever its class: counts, intervals, paths, the
+    precision and the DeepSpeed config. Runs as the flags are parsed (CheckedArguments), so before any
+    file but the DeepSpeed config is read, a process group starts or a model loads.
+
+    Raises:
+        ConfigurationError: a value that cannot work, with the fix in the message.
+    """
+    for name, meaning in COUNT_FLAGS.items():
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise ConfigurationError(f"--{name} {value}: give at least 1 ({meaning}).")
+    for name in INTERVAL_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            raise ConfigurationError(
+                f"--{name} {value}: give a number of steps above 0 (below 1: a share of the run's steps)."
+            )
+    for name in NON_NEGATIVE_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None and value < 0:
+            raise ConfigurationError(f"--{name} {value}: give 0 or more.")
+    max_steps = getattr(args, "max_steps", -1)
+    if max_steps == 0 or max_steps < -1:
+        raise ConfigurationError(
+            f"--max_steps {max_steps}: give the number of optimizer steps (at least 1), or leave it out "
+            "(-1) to train --num_train_epochs epochs."
+        )
+    if max_steps == -1 and getattr(args, "num_train_epochs", 1) <= 0:
+        raise ConfigurationError(
+            f"--num_train_epochs {args.num_train_epochs}: give more than 0 epochs, or --max_steps."
+        )
+    if getattr(args, "bf16", False) and getattr(args, "fp16", False):
+        raise ConfigurationError(
+            "--bf16 and --fp16 together: pick one (--bf16 on Ampere or newer GPUs, --fp16 on older ones), "
+            "or neither for fp32."
+        )
+    output_dir = getattr(args, "output_dir", None)
+    if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
+        raise ConfigurationError(
+            f"--output_dir {output_dir} is a file, not a folder: give a new folder or a run folder."
+        )
+    predictions_file = getattr(args, "predictions_file", None)
+    if predictions_file is not None and Path(predictions_file).is_dir():
+        raise ConfigurationError(
+            f"--predictions_file {predictions_file} is a folder: give a file name, such as "
+            f"{Path(predictions_file) / 'generated_predictions.txt'}."
+        )
+    if getattr(args, "deepspeed", None):
+        check_deepspeed(args.deepspeed)
+
+
+def check_deepspeed(config: str | dict) -> None:
+    """The --deepspeed config is a readable JSON object, and the process was started by a launcher.
+
+    Raises:
+        ConfigurationError: a missing or malformed file (file, line and column), or no launcher.
+    """
+    if isinstance(config, str):
+        path = Path(config)
+        # transformers also takes the config as a base64 string; a name that looks like a path is a path.
+        if not path.is_file() and (config.endswith(".json") or os.sep in config):
+            raise ConfigurationError(
+                f"--deepspeed {config}: no such file. The repository's configs are ds_configs/zero1.json, "
+                "zero2.json, zero3.json and their _offload variants."
+            )
+        if path.is_file():
+            read_json_object(path, "--deepspeed")
+    missing = [name for name in LAUNCHER_ENV if name not in os.environ]
+    if missing and importlib.util.find_spec("mpi4py") is None:
+        raise ConfigurationError(
+            f"--deepspeed without a launcher: {', '.join(missing)} not set, so DeepSpeed would look for "
+            "MPI (mpi4py, not installed) after building its ops. Start the run with the launcher: "
+            "deepspeed --num_gpus 1 <script>.py ... (or bash train.sh); for one process without it, set "
+            "RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500."
+        )
+
+
+def read_json_object(path: str | Path, what: str) -> dict[str, Any]:
+    """The JSON object in a file.
+
+    Raises:
+        ConfigurationError: a missing or unreadable file, invalid JSON (file:line:column), or not an object.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{what} {path}: no such file.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigurationError(f"{what} {path}: cannot be read ({e}).") from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigurationError(
+            f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}). {what} takes one JSON object, such as "
+            '{"key": "value", "number": 1}.'
+        ) from None
+    if not isinstance(values, dict):
+        raise ConfigurationError(f"{path}: {what} takes one JSON object, not a {type(values).__name__}.")
+    return values
+
+
+class CheckedArguments:
+    """Mixin for every arguments dataclass of the toolkit (ours and TRL's): its values are checked
+    (check_values) when it is built, before a parent's __post_init__ reads the DeepSpeed config or starts
+    a process group."""
+
+    def __post_init__(self):
+        check_values(self)
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:
+            parent()
 
 
 @dataclass
@@ -65,7 +210,7 @@ class ModelArguments:
 
 
 @dataclass
-class DataArguments:
+class DataArguments(CheckedArguments):
     train_file: str | None = field(
         default=None, metadata={"help": 'Training data: JSONL, one {"source", "target"} object per line.'}
     )
@@ -123,7 +268,7 @@ class DataArguments:
 
 
 @dataclass
-class CheckpointArguments:
+class CheckpointArguments(CheckedArguments):
     cleanup_partial_checkpoints: bool = field(
         default=False,
         metadata={
@@ -131,10 +276,24 @@ class CheckpointArguments:
             "writing them) from --output_dir before training. They are never resumed from either way."
         },
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Delete the checkpoints and saved model of another run found in --output_dir before "
+            "training. Without it, a run into a folder that holds another run's checkpoints is refused."
+        },
+    )
+    max_non_finite_steps: int = field(
+        default=3,
+        metadata={
+            "help": "Stop training (exit code 3) when the loss or gradient norm is NaN/inf on this many "
+            "consecutive optimizer steps; no checkpoint or model is written from non-finite weights."
+        },
+    )
 
 
 @dataclass
-class PeftArguments:
+class PeftArguments(CheckedArguments):
     finetuning_type: str = field(
         default="full",
         metadata={
@@ -194,9 +353,9 @@ def skip_deepspeed_shm_comm_on_cpu() -> None:
         deepspeed.ops.__compatible_ops__[builder.name] = False
 
 
-class GlooCollectivesOnCpu:
-    """Mixin for every training-arguments class of the toolkit (ours and TRL's): under DeepSpeed on the CPU,
-    collectives run on plain gloo (skip_deepspeed_shm_comm_on_cpu)."""
+class GlooCollectivesOnCpu(CheckedArguments):
+    """Mixin for every training-arguments class of the toolkit (ours and TRL's): checked values, and under
+    DeepSpeed on the CPU, collectives on plain gloo (skip_deepspeed_shm_comm_on_cpu)."""
 
     def __post_init__(self):
         # Before the parent's __post_init__, which may already start DeepSpeed's process group.
@@ -227,17 +386,69 @@ class TrainingArguments(GlooCollectivesOnCpu, Seq2SeqTrainingArguments):
     )
 
 
+ARGUMENT_CLASSES = (ModelArguments, DataArguments, TrainingArguments, CheckpointArguments, PeftArguments)
+
+
 def parse_args(
     argv: list[str] | None = None,
 ) -> tuple[ModelArguments, DataArguments, Seq2SeqTrainingArguments, CheckpointArguments, PeftArguments]:
-    """Parse flags, or a single .json file holding the same names."""
+    """Parse flags, or a single .json file holding the same names.
+
+    Raises:
+        ConfigurationError: a value check_values or transformers rejects; an unreadable .json file, a key
+            that is no flag, or a value of the wrong type.
+    """
     argv = sys.argv[1:] if argv is None else argv
-    parser = HfArgumentParser(
-        (ModelArguments, DataArguments, TrainingArguments, CheckpointArguments, PeftArguments)
-    )
+    parser = HfArgumentParser(ARGUMENT_CLASSES)
     if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=Path(argv[0]).resolve())
-    return parser.parse_args_into_dataclasses(args=argv)
+        return parse_json_values(parser, read_json_object(argv[0], "the arguments file"), argv[0])
+    try:
+        return parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as e:  # ours (a ConfigurationError) or transformers' in TrainingArguments.__post_init__
+        raise ConfigurationError(str(e)) from None
+
+
+# The JSON types of the flags' converters. HfArgumentParser.parse_dict passes JSON values to the dataclasses
+# unconverted, so a "5" or a 5.5 for an int flag would otherwise reach the code as a str or a float.
+JSON_TYPES = {
+    "int": ((int,), "a whole number"),
+    "float": ((int, float), "a number"),
+    "str": ((str,), "a string"),
+    "string_to_bool": ((bool,), "true or false"),
+}
+
+
+def parse_json_values(parser: HfArgumentParser, values: dict[str, Any], path: str | Path) -> tuple:
+    """`parser`'s dataclasses from the values of an arguments file (`path`, for messages).
+
+    Raises:
+        ConfigurationError: a key that is no flag, a value of the wrong type or not among the flag's
+            choices, or a value check_values or transformers rejects.
+    """
+    # argparse keeps each flag's converter, nargs and choices on its actions: the one record of the flags.
+    actions = {action.dest: action for action in parser._actions if action.dest != "help"}
+    unknown = sorted(set(values) - set(actions))
+    if unknown:
+        raise ConfigurationError(
+            f"{path}: unknown keys {', '.join(unknown)}. Each key is a flag name without the dashes "
+            '(--help lists them), e.g. {"max_steps": 100}.'
+        )
+    for key, value in values.items():
+        action = actions[key]
+        expected = JSON_TYPES.get(getattr(action.type, "__name__", ""))
+        if value is None or expected is None or isinstance(value, (list, dict)):
+            continue
+        types, described = expected
+        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+            raise ConfigurationError(f'{path}: "{key}": {json.dumps(value)} is not {described}.')
+        if action.choices is not None and value not in action.choices:
+            raise ConfigurationError(
+                f'{path}: "{key}": {json.dumps(value)} is not one of {", ".join(map(str, action.choices))}.'
+            )
+    try:
+        return parser.parse_dict(values)
+    except ValueError as e:  # ours (a ConfigurationError) or transformers' in TrainingArguments.__post_init__
+        raise ConfigurationError(f"{path}: {e}") from None
 
 
 def validate_args(
@@ -290,28 +501,14 @@ def validate_args(
                 "--attn_implementation flash_attention_2 computes in bf16/fp16 only: add --bf16 "
                 "(or --fp16), or use sdpa."
             )
-    wanted = (
+    check_input_files(
         ("--do_train", training_args.do_train, "--train_file", data_args.train_file),
         ("--do_eval", training_args.do_eval, "--validation_file", data_args.validation_file),
         ("--do_predict", training_args.do_predict, "--test_file", data_args.test_file),
     )
-    for action, on, flag, path in wanted:
-        if on and path is None:
-            raise ConfigurationError(f"{action} needs {flag}.")
-        if on and not Path(path).is_file():
-            raise ConfigurationError(f"{flag} {path}: no such file.")
     if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
         raise ConfigurationError("nothing to do: pass at least one of --do_train, --do_eval, --do_predict.")
-    if training_args.generation_num_beams is not None and training_args.generation_num_beams < 1:
-        raise ConfigurationError(
-            f"--generation_num_beams {training_args.generation_num_beams}: give 1 (greedy) or more beams."
-        )
-    launched = int(os.environ.get("WORLD_SIZE", "1"))
-    if launched != training_args.world_size:
-        raise ConfigurationError(
-            f"{launched} processes were launched but the Trainer sees {training_args.world_size}: on a "
-            "machine without GPUs, pass --use_cpu so every process joins the run."
-        )
+    check_launch(training_args)
     if peft_args is not None:
         validate_peft_args(peft_args, data_args)
     # Prediction means generation; evaluation without metrics still computes the loss only.
@@ -349,12 +546,35 @@ def validate_peft_args(peft_args: PeftArguments, data_args: DataArguments) -> No
             f"--prompt_tuning_init_text is for --finetuning_type prompt_tuning, not {kind}: drop it."
         )
     if kind in ("prompt_tuning", "prefix_tuning", "p_tuning"):
-        if peft_args.num_virtual_tokens < 1:
-            raise ConfigurationError(f"--num_virtual_tokens must be at least 1 for {kind}.")
         if data_args.packing:
             raise ConfigurationError(
                 f"--packing with --finetuning_type {kind}: the virtual tokens are prepended once per row, "
                 "so every packed example after the first would lose them. Drop --packing, or use lora/full."
             )
-    if kind == "lora" and peft_args.lora_r < 1:
-        raise ConfigurationError("--lora_r must be at least 1.")
+
+
+def check_input_files(*wanted: tuple[str, bool, str, str | None]) -> None:
+    """(action, on, flag, path): each action that is on has its flag, naming a file.
+
+    Raises:
+        ConfigurationError: a missing flag or file.
+    """
+    for action, on, flag, path in wanted:
+        if on and path is None:
+            raise ConfigurationError(f"{action} needs {flag}.")
+        if path is not None and not Path(path).is_file():
+            raise ConfigurationError(f"{flag} {path}: no such file.")
+
+
+def check_launch(training_args: transformers.TrainingArguments) -> None:
+    """Every launched process joins the run.
+
+    Raises:
+        ConfigurationError: the Trainer sees fewer processes than were launched.
+    """
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched != training_args.world_size:
+        raise ConfigurationError(
+            f"{launched} processes were launched but the Trainer sees {training_args.world_size}: on a "
+            "machine without GPUs, pass --use_cpu so every process joins the run."
+        )

@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,14 @@ from transformers import (
 from trl import DPOConfig, DPOTrainer, GRPOConfig, GRPOTrainer, RewardConfig, RewardTrainer
 
 from ftkit import adapters
-from ftkit.args import ConfigurationError, GlooCollectivesOnCpu, ModelArguments
+from ftkit.args import (
+    CheckedArguments,
+    ConfigurationError,
+    GlooCollectivesOnCpu,
+    ModelArguments,
+    check_input_files,
+    check_launch,
+)
 from ftkit.checkpointing import CrashSafeCheckpointMixin
 from ftkit.data import EXAMPLE_ROW, DataError, read_jsonl_rows
 from ftkit.loading import log_load
@@ -92,7 +98,7 @@ class PreferenceModelArguments(ModelArguments):
 
 
 @dataclass
-class PreferenceArguments:
+class PreferenceArguments(CheckedArguments):
     stage: str = field(
         metadata={
             "help": "rm: reward model on preference pairs; dpo: DPO (or --loss_type ipo, hinge, ...) on "
@@ -177,15 +183,10 @@ def validate_preference_args(
         raise ConfigurationError(
             "preference_tune.py trains: pass --do_train (and --do_eval with --validation_file to evaluate)."
         )
-    wanted = (
+    check_input_files(
         ("--do_train", True, "--train_file", pref_args.train_file),
         ("--do_eval", training_args.do_eval, "--validation_file", pref_args.validation_file),
     )
-    for action, on, flag, path in wanted:
-        if on and path is None:
-            raise ConfigurationError(f"{action} needs {flag}.")
-        if path is not None and not Path(path).is_file():
-            raise ConfigurationError(f"{flag} {path}: no such file.")
     if pref_args.reward_model_name_or_path and pref_args.stage != "grpo":
         raise ConfigurationError(
             "--reward_model_name_or_path is a GRPO reward; for rm and dpo the pairs are the signal."
@@ -195,12 +196,7 @@ def validate_preference_args(
             f"--reward_model_name_or_path {pref_args.reward_model_name_or_path}: no such folder (train one "
             "with --stage rm)."
         )
-    launched = int(os.environ.get("WORLD_SIZE", "1"))
-    if launched != training_args.world_size:
-        raise ConfigurationError(
-            f"{launched} processes were launched but the Trainer sees {training_args.world_size}: on a "
-            "machine without GPUs, pass --use_cpu so every process joins the run."
-        )
+    check_launch(training_args)
 
 
 # ---- Data ----
@@ -280,18 +276,23 @@ def read_gold_sentences(path: str | Path, max_samples: int | None = None) -> lis
     """
     path = Path(path)
     if path.suffix == ".m2":
-        text = path.read_text(encoding="utf-8")
-        if not any(line.startswith("A ") for line in text.splitlines()):
+        try:
+            sentences = load_gold(path)  # a line that is not UTF-8 is named by its number
+            data = path.read_bytes()
+        except M2FormatError as e:
+            raise DataError(str(e)) from None
+        except OSError as e:
+            raise DataError(
+                f"{path}: cannot be read ({e.strerror}). Check the path and its permissions."
+            ) from None
+        # A sentence without 'A' lines reads as a noop, so the lines themselves tell whether there are any.
+        if not any(line.startswith(b"A ") for line in data.splitlines()):
             raise DataError(
                 f"{path}: no 'A' lines, so no gold edits: GRPO rewards a correction by its F0.5 against "
                 "them. "
                 "Annotate the file (a noop 'A -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0' for a correct "
                 "sentence)."
             )
-        try:
-            sentences = load_gold(path)
-        except M2FormatError as e:
-            raise DataError(str(e)) from None
         return sentences[:max_samples]
     if path.suffix != ".jsonl":
         raise DataError(

@@ -162,6 +162,12 @@ def test_data_errors(tmp_path):
         read_preference_pairs(same)
     with pytest.raises(DataError, match="no 'A' lines, so no gold edits"):
         read_m2_without_edits(tmp_path)
+    latin1 = tmp_path / "latin1.m2"
+    latin1.write_bytes(
+        "S He go home .\nA 1 2|||R:VERB|||goes|||REQUIRED|||-NONE-|||0\n\nS Caf\xe9 .\n".encode("latin-1")
+    )
+    with pytest.raises(DataError, match=r"latin1.m2:4: not valid UTF-8"):
+        read_gold_sentences(latin1)
     assert len(read_gold_sentences(EVAL_SAMPLE / "gold.m2")) == 200
 
 

@@ -78,6 +78,37 @@ def test_hostfile_replaces_num_gpus(tmp_path):
     assert flag(command, "--hostfile") == str(hostfile) and "--num_gpus" not in command
 
 
+@pytest.mark.parametrize(
+    "more_para, words",
+    [
+        ("--bf16 --run_name 'lang8 base'", ["--bf16", "--run_name", "lang8 base"]),
+        ("--run_name \"a  b\" --x='c d' e\\ f", ["--run_name", "a  b", "--x=c d", "e f"]),
+        ("  --a\tit\\'s  ", ["--a", "it's"]),
+        # Split, never run: a command substitution stays two words of text.
+        ("--run_name $(touch pwned) `touch pwned`", ["--run_name", "$(touch", "pwned)", "`touch", "pwned`"]),
+        ("", []),
+    ],
+)
+def test_more_para_is_split_as_the_shell_splits_words(tmp_path, more_para, words):
+    env = dict(DRY_RUN="1", MODEL_NAME="gpt2", OUTPUT_ROOT=str(tmp_path), MORE_PARA=more_para)
+    result = run_command(
+        ["bash", str(REPO / "train.sh"), "--last"], 60, cwd=tmp_path, env={**os.environ, **env}
+    )
+    assert result.returncode == 0, result.stderr
+    command = shlex.split(result.stdout)
+    # MORE_PARA's words come just before train.sh's own arguments.
+    assert command[len(command) - 1 - len(words) :] == [*words, "--last"]
+    assert command[-2 - len(words)] in ("--use_cpu", "500")  # what train.sh set before them
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_more_para_with_an_open_quote_is_a_clear_error():
+    result = train_sh(dict(DRY_RUN="1", MODEL_NAME="gpt2", MORE_PARA="--run_name 'lang8 base"), check=False)
+    assert result.returncode == 2
+    assert 'MORE_PARA="--run_name \'lang8 base": No closing quotation' in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 def test_missing_data_version_is_a_clear_error(tmp_path):
     result = train_sh(dict(MODEL_NAME="gpt2", DATA_VER="nope", DATA_ROOT=str(tmp_path)), check=False)
     assert result.returncode == 2 and f"no training data at {tmp_path}/nope/train.jsonl" in result.stderr
