@@ -22,6 +22,7 @@ from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import exit_process, run_entry_point, setup_logging
 from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.generation import generation_kwargs, template_for, write_lines
+from ftkit.integrity import run_arguments
 from ftkit.loading import init_distributed_if_launched, load_device_map
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.training import (
@@ -29,7 +30,6 @@ from ftkit.training import (
     evaluate_and_save,
     log_run_setup,
     predict,
-    save_run_args,
     train_and_save,
 )
 
@@ -44,14 +44,17 @@ def run(argv: list[str] | None = None) -> None:
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
     framework = validate_args(model_args, data_args, training_args, config, peft_args)
     data_args.prompt_template = template_for(model_args.model_name_or_path, data_args.prompt_template)
-    # "auto" becomes the newest complete checkpoint (or None); half-written ones are reported, never picked.
-    resume_from = None
+    # "auto" becomes the newest good checkpoint of this run (or None); half-written, corrupt ones and
+    # another run's are reported, never picked.
+    resume_from = run_args = None
     if training_args.do_train:
+        run_args = run_arguments(framework, model_args, data_args, training_args, checkpoint_args, peft_args)
         resume_from = resolve_resume_checkpoint(
             training_args.output_dir,
             training_args.resume_from_checkpoint,
             checkpoint_args.cleanup_partial_checkpoints,
-            is_main_process=training_args.should_save,
+            run_args=run_args,
+            overwrite_other_run=checkpoint_args.overwrite_output_dir,
         )
     tokenizer_path = model_args.tokenizer_name or model_args.model_name_or_path
     tokenizer = load_tokenizer(tokenizer_path, model_args.trust_remote_code)
@@ -104,16 +107,6 @@ def run(argv: list[str] | None = None) -> None:
             model, peft_args, framework, tokenizer_path, training_args.gradient_checkpointing
         )
     log_run_setup(training_args, model)
-    if training_args.process_index == 0:
-        save_run_args(
-            training_args.output_dir,
-            framework,
-            model_args,
-            data_args,
-            training_args,
-            checkpoint_args,
-            peft_args,
-        )
 
     trainer = build_trainer(
         model,
@@ -125,7 +118,9 @@ def run(argv: list[str] | None = None) -> None:
         packing=data_args.packing,
     )
     if training_args.do_train:
-        # After SIGTERM/SIGINT this raises: the checkpoint is written; eval and predict are skipped.
+        # run_args.json goes into the run folder when training starts, and into every saved folder.
+        trainer.track_run(run_args, checkpoint_args.max_non_finite_steps)
+        # After SIGTERM/SIGINT or a divergence this raises; eval and predict are skipped.
         train_and_save(trainer, resume_from)
     if training_args.do_eval:
         evaluate_and_save(trainer)

@@ -30,6 +30,7 @@ from ftkit.args import CheckpointArguments, ConfigurationError
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import run_entry_point, setup_logging
 from ftkit.generation import template_for
+from ftkit.integrity import run_arguments
 from ftkit.loading import init_distributed_if_launched
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.preference import (
@@ -49,7 +50,7 @@ from ftkit.preference import (
     read_preference_pairs,
     validate_preference_args,
 )
-from ftkit.training import evaluate_and_save, log_run_setup, save_run_args, train_and_save
+from ftkit.training import evaluate_and_save, log_run_setup, train_and_save
 
 logger = logging.getLogger("preference_tune")
 
@@ -100,11 +101,13 @@ def run(argv: list[str] | None = None) -> None:
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
     validate_preference_args(model_args, pref_args, training_args, config)
     pref_args.prompt_template = template_for(model_args.model_name_or_path, pref_args.prompt_template)
+    run_args = run_arguments("clm", model_args, pref_args, training_args, checkpoint_args)
     resume_from = resolve_resume_checkpoint(
         training_args.output_dir,
         training_args.resume_from_checkpoint,
         checkpoint_args.cleanup_partial_checkpoints,
-        is_main_process=training_args.should_save,
+        run_args=run_args,
+        overwrite_other_run=checkpoint_args.overwrite_output_dir,
     )
     tokenizer = load_tokenizer(
         model_args.tokenizer_name or model_args.model_name_or_path, model_args.trust_remote_code
@@ -165,8 +168,6 @@ def run(argv: list[str] | None = None) -> None:
                     training_args.device,
                 )
             )
-    if training_args.process_index == 0:
-        save_run_args(training_args.output_dir, "clm", model_args, pref_args, training_args, checkpoint_args)
 
     trainer = build_preference_trainer(
         stage,
@@ -180,6 +181,7 @@ def run(argv: list[str] | None = None) -> None:
         peft_config=lora_config(pref_args, stage) if pref_args.use_peft else None,
     )
     log_run_setup(training_args, trainer.model)  # after PEFT wrapping: the trainable share is the adapter's
+    trainer.track_run(run_args, checkpoint_args.max_non_finite_steps)
     train_and_save(trainer, resume_from)
     if training_args.do_eval:
         evaluate_and_save(trainer)

@@ -1,12 +1,19 @@
-"""Crash safety: atomic checkpoints, resuming from the newest complete one, a clean stop on SIGTERM/SIGINT.
+"""Crash safety and trust: atomic, hashed checkpoints; resuming only a good one of the same run; a clean stop
+on SIGTERM/SIGINT or when training diverges.
 
 A checkpoint is never half-written under its real name. Every process writes into
 `<run>/.tmp-checkpoint-<step>`; then the main process syncs every file to disk, writes the completion
-marker `checkpoint_complete.json` (the step and the size of every file), renames the folder to
+marker `checkpoint_complete.json` (the step, and the size and SHA-256 of every file), renames the folder to
 `<run>/checkpoint-<step>` and, last, points `<run>/latest_checkpoint` at it. A process killed at any moment
-leaves either a complete checkpoint or a folder without a valid marker, which is never resumed from.
+leaves either a complete checkpoint or a folder without a valid marker, which is never resumed from. A
+resume re-hashes the checkpoint it picks: one whose files changed on disk is skipped by `auto` (for the
+newest good one) and refused when named. Each checkpoint and saved model holds the `run_args.json` it was
+trained with; `auto` resumes only a checkpoint of the same run (ftkit.integrity.run_identity).
 
-Exit codes of finetune.py when a scheduler (or Ctrl-C) stops it:
+Exit codes of the training entry points when training stops early (one table, here):
+    3                 training diverged: the loss or gradient norm was NaN/inf on --max_non_finite_steps
+                      consecutive steps; nothing was written from the non-finite weights. Lower
+                      --learning_rate, or resume from the last checkpoint before the divergence.
     75 (EX_TEMPFAIL)  first SIGTERM/SIGINT: the current step finished, checkpoint-<step> was written; run the
                       same command again to resume.
     128 + signal      a second signal, more than a second after the first: exited at once (SIGINT 130,
@@ -15,8 +22,10 @@ Exit codes of finetune.py when a scheduler (or Ctrl-C) stops it:
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -34,6 +43,15 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, SaveStrategy
 
 from ftkit.args import ConfigurationError
+from ftkit.integrity import (
+    HASH,
+    hash_files,
+    identity_differences,
+    non_finite_parameters,
+    read_run_arguments,
+    resume_differences,
+    write_run_arguments,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +60,32 @@ LATEST_POINTER = "latest_checkpoint"
 # Folders being written, replaced or deleted; hidden, so `checkpoint-*` globs (HF's rotation) never see them.
 STAGING_PREFIX = ".tmp-"
 EXIT_STOPPED_BY_SIGNAL = 75  # sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry"
+EXIT_DIVERGED = 3
+DEFAULT_MAX_NON_FINITE_STEPS = 3
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT_NAME = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
 
-class StoppedBySignal(Exception):
+class TrainingStopped(Exception):
+    """Training stopped before its end; `exit_code` is the entry point's exit status (module docstring)."""
+
+    exit_code = 1
+
+
+class StoppedBySignal(TrainingStopped):
     """Training stopped early on SIGTERM/SIGINT after writing a checkpoint; running again resumes it."""
 
     exit_code = EXIT_STOPPED_BY_SIGNAL
+
+
+class TrainingDiverged(TrainingStopped):
+    """The loss or gradient norm stayed non-finite; nothing was saved from the non-finite weights."""
+
+    exit_code = EXIT_DIVERGED
+
+
+class NoSpaceLeft(ConfigurationError):
+    """A checkpoint did not fit on the output folder's device; its partial copy was removed."""
 
 
 def checkpoint_step(path: str | Path) -> int | None:
@@ -78,21 +114,50 @@ def _file_sizes(folder: Path) -> dict[str, int]:
 
 
 def seal(folder: Path, step: int) -> None:
-    """Sync every file of `folder` to disk, then write and sync its completion marker.
+    """Sync every file of `folder` to disk, then write and sync its completion marker (sizes and hashes).
 
-    Files written by other processes are synced here too: fsync flushes a file whatever process wrote it.
+    Files written by other processes are synced and hashed here too: fsync flushes a file whatever process
+    wrote it, and they were just written, so they are hashed from the page cache.
     """
-    files = _file_sizes(folder)
-    for relative in files:
+    sizes = _file_sizes(folder)
+    for relative in sizes:
         _fsync(folder / relative)
     for sub in [p for p in folder.rglob("*") if p.is_dir()]:
         _fsync(sub)
+    hashes = hash_files(folder, sizes)
+    files = {name: {"size": size, HASH: hashes[name]} for name, size in sizes.items()}
     marker = {"step": step, "files": files, "sealed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     with open(folder / MARKER, "w", encoding="utf-8") as f:
         json.dump(marker, f, indent=1)
         f.flush()
         os.fsync(f.fileno())
     _fsync(folder)
+
+
+def device_of(path: str | Path) -> str:
+    """'<device> (mounted on <mount point>)' for the filesystem holding `path`, for disk-full messages."""
+    mount = Path(path).resolve()
+    while not os.path.ismount(mount):
+        mount = mount.parent
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            device, point = line.split()[:2]
+            if point == str(mount):
+                return f"{device} (mounted on {mount})"
+    except OSError:
+        pass
+    return str(mount)
+
+
+def is_disk_full(error: BaseException, folder: Path) -> bool:
+    """Whether a failed write ran out of space: ENOSPC, or (torch.save's C++ writer says only "iostream
+    error") almost no space left on the folder's device."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < 16 << 20
+    except OSError:
+        return False
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -127,16 +192,40 @@ def publish(staging: Path, final: Path, step: int) -> None:
 # ---- Reading ----
 
 
+def _marker(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / MARKER).read_text(encoding="utf-8"))
+
+
+def _listed_size(entry: dict[str, Any] | int) -> int:
+    return entry["size"] if isinstance(entry, dict) else entry  # markers of older versions: sizes only
+
+
 def is_complete(folder: str | Path) -> bool:
     """True if `folder` holds a valid marker for its step and every file the marker lists, at its size."""
     folder = Path(folder)
     try:
-        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        marker = _marker(folder)
         if marker["step"] != checkpoint_step(folder):
             return False
-        return all((folder / name).stat().st_size == size for name, size in marker["files"].items())
+        return all((folder / name).stat().st_size == _listed_size(e) for name, e in marker["files"].items())
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def checkpoint_problem(folder: str | Path) -> str | None:
+    """Why a checkpoint must not be resumed from (a file missing, cut or changed since it was sealed, or no
+    valid marker), naming the file; None when every file has the content it was sealed with."""
+    folder = Path(folder)
+    if not is_complete(folder):
+        return f"no valid {MARKER} (half-written, or files missing or cut short)"
+    listed = _marker(folder)["files"]
+    hashed = {name: entry[HASH] for name, entry in listed.items() if isinstance(entry, dict)}
+    if not hashed:
+        logger.warning("%s: its %s has no hashes (an older version): only sizes checked", folder, MARKER)
+    for name, digest in hash_files(folder, hashed).items():
+        if digest != hashed[name]:
+            return f"{name} changed since it was written (its {HASH} differs from {MARKER}'s): corrupt"
+    return None
 
 
 @dataclass
@@ -162,73 +251,185 @@ def scan_checkpoints(run_dir: str | Path) -> CheckpointFolders:
     return found
 
 
+def _same_run_on_every_process(decide):
+    """decide() on the main process only (it hashes and deletes), its answer (or its error) on every one."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return decide()
+    box: list[Any] = [None]
+    if torch.distributed.get_rank() == 0:
+        try:
+            box[0] = ("ok", decide())
+        except ConfigurationError as e:
+            box[0] = ("error", str(e))
+    torch.distributed.broadcast_object_list(box, src=0)
+    kind, value = box[0]
+    if kind == "error":
+        raise ConfigurationError(value)
+    return value
+
+
+def _other_run(folder: Path, run_args: dict[str, Any] | None) -> list[str]:
+    """How the run that wrote `folder` differs from this one (empty: the same run, or unknown)."""
+    saved = read_run_arguments(folder)
+    if not run_args or not saved or "identity" not in saved:
+        return []  # written by an older version, or by a caller that passes no arguments
+    return identity_differences(saved["identity"], run_args["identity"])
+
+
+def _check_resume_arguments(checkpoint: Path, run_args: dict[str, Any] | None) -> None:
+    """Refuse a resume whose arguments the checkpoint would override; report those that take effect."""
+    saved = read_run_arguments(checkpoint)
+    if not run_args or not saved:
+        return
+    overridden, taking_effect = resume_differences(saved, run_args)
+    if overridden:
+        raise ConfigurationError(
+            f"resuming {checkpoint} with arguments that differ from those it was trained with (its "
+            f"run_args.json), which the checkpoint would override: {'; '.join(overridden)}. Resume with the "
+            "checkpoint's values, or start a new run from its weights: --model_name_or_path "
+            f"{checkpoint} --output_dir <another folder>."
+        )
+    if taking_effect:
+        logger.warning(
+            "resuming %s with arguments that differ from those it was trained with; these take effect: %s",
+            checkpoint.name,
+            "; ".join(taking_effect),
+        )
+
+
 def resolve_resume_checkpoint(
     run_dir: str | Path,
     requested: str | None,
     cleanup_partial: bool = False,
-    is_main_process: bool = True,
+    run_args: dict[str, Any] | None = None,
+    overwrite_other_run: bool = False,
 ) -> str | None:
-    """The checkpoint to resume from, or None to start fresh; logs which.
+    """The checkpoint to resume from, or None to start fresh; logs which and why.
 
-    `requested` is None (start fresh), "auto" (the newest complete checkpoint in `run_dir`, or fresh if there
-    is none) or a checkpoint folder. Folders without a valid completion marker are never picked; they are
-    reported, and deleted by the main process when `cleanup_partial` is set.
+    `requested` is None (start fresh), "auto" (the newest good checkpoint of this run in `run_dir`, or fresh
+    if there is none) or a checkpoint folder. A checkpoint is good when its files still have the hashes it
+    was sealed with. `run_args` (ftkit.integrity.run_arguments) identifies this run: checkpoints of another
+    identity are never resumed, and a fresh start beside them is refused unless `overwrite_other_run`
+    (--overwrite_output_dir) deletes them. Folders without a valid completion marker are never picked; they
+    are reported, and deleted when `cleanup_partial` is set. With a process group the main process decides
+    (it alone hashes, deletes and logs) and every process gets its answer.
 
     Raises:
-        ConfigurationError: `requested` is a path that is not a folder.
+        ConfigurationError: `requested` is not a folder, or a bad checkpoint or one of another run; `run_dir`
+            holds another run's checkpoints; the resume changes arguments the checkpoint overrides.
     """
-    found = scan_checkpoints(run_dir)
-    if found.partial and is_main_process:
-        names = ", ".join(p.name for p in found.partial)
-        if cleanup_partial:
-            logger.warning(
-                "deleting %d partial checkpoint folder(s) in %s: %s",
-                len(found.partial),
+    run_dir = Path(run_dir)
+
+    def decide() -> str | None:
+        found = scan_checkpoints(run_dir)
+        if found.partial:
+            _report_partial(run_dir, found.partial, cleanup_partial)
+        # One run per folder: its checkpoints are the only ones `auto` and rotation may ever see.
+        found.complete = _refuse_beside_another_run(run_dir, found.complete, run_args, overwrite_other_run)
+        if requested and requested != "auto":
+            return _explicit(Path(requested), found, run_args)
+        skipped = []
+        for folder in reversed(found.complete if requested == "auto" else []):
+            if problem := checkpoint_problem(folder):
+                logger.warning("not resuming from %s: %s", folder.name, problem)
+                skipped.append(folder.name)
+                continue
+            _check_resume_arguments(folder, run_args)
+            if skipped:
+                logger.warning(
+                    "resuming from %s, the newest good checkpoint (skipped: %s, see above)",
+                    folder.name,
+                    ", ".join(skipped),
+                )
+            logger.info("resuming from %s (step %d)", folder, checkpoint_step(folder))
+            return str(folder)
+        if requested == "auto":
+            reason = "no good checkpoint" if skipped else "no complete checkpoint"
+            logger.info("%s in %s: starting fresh at step 0", reason, run_dir)
+        elif found.complete:
+            logger.info(
+                "starting fresh at step 0, although %s holds %d complete checkpoint(s) (newest: %s); pass "
+                "--resume_from_checkpoint auto to continue from it",
                 run_dir,
-                names,
+                len(found.complete),
+                found.complete[-1].name,
             )
-            for folder in found.partial:
-                shutil.rmtree(folder, ignore_errors=True)
-        else:
-            logger.warning(
-                "%d partial checkpoint folder(s) in %s, never resumed from (a run was killed while writing "
-                "or deleting them): %s. Pass --cleanup_partial_checkpoints to delete them.",
-                len(found.partial),
-                run_dir,
-                names,
-            )
-    say = logger.info if is_main_process else logger.debug
-    if requested == "auto":
-        if not found.complete:
-            say("no complete checkpoint in %s: starting fresh at step 0", run_dir)
-            return None
-        newest = found.complete[-1]
-        say("resuming from %s (step %d)", newest, checkpoint_step(newest))
-        return str(newest)
-    if requested:
-        if not Path(requested).is_dir():
-            raise ConfigurationError(
-                f"--resume_from_checkpoint {requested}: no such folder. Pass a checkpoint-<step> folder, or "
-                "auto for the newest complete checkpoint in --output_dir."
-            )
-        if not is_complete(requested):
-            logger.warning(
-                "%s has no valid %s: it may be half-written (or come from an older version). Resuming from "
-                "it because it was named explicitly.",
-                requested,
-                MARKER,
-            )
-        say("resuming from %s", requested)
-        return requested
-    if found.complete:
-        say(
-            "starting fresh at step 0, although %s holds %d complete checkpoint(s) (newest: %s); pass "
-            "--resume_from_checkpoint auto to continue from it",
+        return None
+
+    return _same_run_on_every_process(decide)
+
+
+def _report_partial(run_dir: Path, partial: list[Path], cleanup: bool) -> None:
+    names = ", ".join(p.name for p in partial)
+    if cleanup:
+        logger.warning("deleting %d partial checkpoint folder(s) in %s: %s", len(partial), run_dir, names)
+        for folder in partial:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        logger.warning(
+            "%d partial checkpoint folder(s) in %s, never resumed from (a run was killed while writing "
+            "or deleting them): %s. Pass --cleanup_partial_checkpoints to delete them.",
+            len(partial),
             run_dir,
-            len(found.complete),
-            found.complete[-1].name,
+            names,
         )
-    return None
+
+
+def _newest_good(complete: list[Path], but: Path) -> str:
+    for folder in reversed(complete):
+        if folder.resolve() != but.resolve() and checkpoint_problem(folder) is None:
+            return f"the newest good checkpoint is {folder}: pass --resume_from_checkpoint {folder}"
+    return "there is no good checkpoint of this run: start fresh (leave --resume_from_checkpoint out)"
+
+
+def _explicit(folder: Path, found: CheckpointFolders, run_args: dict[str, Any] | None) -> str:
+    if not folder.is_dir():
+        raise ConfigurationError(
+            f"--resume_from_checkpoint {folder}: no such folder. Pass a checkpoint-<step> folder, or "
+            "auto for the newest complete checkpoint in --output_dir."
+        )
+    if differences := _other_run(folder, run_args):
+        raise ConfigurationError(
+            f"--resume_from_checkpoint {folder} is a checkpoint of another run ({'; '.join(differences)}). "
+            "Resume it with the arguments and data it was trained with (its run_args.json), or start from "
+            f"its weights: --model_name_or_path {folder}."
+        )
+    if not is_complete(folder):
+        logger.warning(
+            "%s has no valid %s: it may be half-written (or come from an older version). Resuming from "
+            "it because it was named explicitly.",
+            folder,
+            MARKER,
+        )
+    elif problem := checkpoint_problem(folder):
+        raise ConfigurationError(
+            f"--resume_from_checkpoint {folder}: {problem}; {_newest_good(found.complete, folder)}."
+        )
+    _check_resume_arguments(folder, run_args)
+    logger.info("resuming from %s", folder)
+    return str(folder)
+
+
+def _refuse_beside_another_run(
+    run_dir: Path, complete: list[Path], run_args: dict[str, Any] | None, overwrite: bool
+) -> list[Path]:
+    """This run's checkpoints among `complete`; another run's are refused, or deleted when `overwrite`."""
+    others = [(folder, diff) for folder in complete if (diff := _other_run(folder, run_args))]
+    if not others:
+        return complete
+    names = ", ".join(folder.name for folder, _ in others)
+    if not overwrite:
+        raise ConfigurationError(
+            f"--output_dir {run_dir} holds checkpoints of another run ({names}; it differs in "
+            f"{'; '.join(others[-1][1])}). Pass another --output_dir, or --overwrite_output_dir to delete "
+            "them."
+        )
+    logger.warning(
+        "--overwrite_output_dir: deleting the checkpoints of another run in %s: %s", run_dir, names
+    )
+    for folder, _ in others:
+        _remove(folder)
+    return [folder for folder in complete if folder.exists()]
 
 
 def rotate_checkpoints(run_dir: str | Path, limit: int | None, keep: set[str | Path | None]) -> list[Path]:
@@ -251,6 +452,15 @@ def rotate_checkpoints(run_dir: str | Path, limit: int | None, keep: set[str | P
 
 
 # ---- Stopping on a signal ----
+
+
+def any_process(flag: bool, args: Any) -> bool:
+    """Whether `flag` is set on any process (a collective: every process must call it at the same point)."""
+    if args.world_size > 1 and torch.distributed.is_initialized():
+        tensor = torch.tensor([int(flag)], device=args.device)
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+        return bool(tensor.item())
+    return flag
 
 
 class GracefulStop(TrainerCallback):
@@ -304,11 +514,7 @@ class GracefulStop(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self._completed_steps = state.global_step
-        requested = self.signal_name is not None
-        if args.world_size > 1 and torch.distributed.is_initialized():
-            flag = torch.tensor([int(requested)], device=args.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            requested = bool(flag.item())
+        requested = any_process(self.signal_name is not None, args)
         if requested and self.stopped_at_step is None:
             self.stopped_at_step = state.global_step
             control.should_save = True
@@ -346,9 +552,11 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 
 
 class CrashSafeCheckpointMixin:
-    """Trainer mixin: atomic checkpoints, rotation sparing the resumed and best ones, stop on SIGTERM/SIGINT.
+    """Trainer mixin: atomic checkpoints of finite weights, rotation sparing the resumed and best ones, the
+    run's arguments in every saved folder, a stop on SIGTERM/SIGINT and on divergence.
 
-    Put it before the Trainer class: `class MyTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer)`.
+    Put it before the Trainer class: `class MyTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer)`, and give it
+    the run's arguments with `track_run` before training.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -357,18 +565,128 @@ class CrashSafeCheckpointMixin:
         self.resumed_from: str | None = None
         self.graceful_stop = GracefulStop()
         self.add_callback(self.graceful_stop)
+        self.run_args: dict[str, Any] | None = None
+        self.max_non_finite_steps = DEFAULT_MAX_NON_FINITE_STEPS
+        self.diverged_at_step: int | None = None
+        self._weights_checked = False
+        self._non_finite_losses = 0  # micro-batches of the current optimizer step
+        self._non_finite_since_log = 0
+        self._non_finite_in_a_row = 0
+        self._grad_norm: float | torch.Tensor | None = None
+        self._checked_step = -1
+
+    def track_run(self, run_args: dict[str, Any], max_non_finite_steps: int = DEFAULT_MAX_NON_FINITE_STEPS):
+        """Write `run_args` (ftkit.integrity.run_arguments) to the run folder when training starts and into
+        every checkpoint and saved model; stop after `max_non_finite_steps` non-finite steps in a row.
+
+        Raises:
+            ConfigurationError: `max_non_finite_steps` is below 1.
+        """
+        if max_non_finite_steps < 1:
+            raise ConfigurationError(f"--max_non_finite_steps {max_non_finite_steps}: give 1 or more.")
+        self.run_args, self.max_non_finite_steps = run_args, max_non_finite_steps
 
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any):
+        """Trainer.train, resuming only a good checkpoint of this run.
+
+        Raises:
+            TrainingDiverged: non-finite steps stopped training, or the weights are not finite at its end.
+        """
         if resume_from_checkpoint is True or resume_from_checkpoint == "auto":
             # HF's `True` would take the highest checkpoint-<step> even if it is half-written.
             resume_from_checkpoint = resolve_resume_checkpoint(
-                self.args.output_dir, "auto", is_main_process=self.args.should_save
+                self.args.output_dir, "auto", run_args=self.run_args
             )
         self.resumed_from = resume_from_checkpoint if isinstance(resume_from_checkpoint, str) else None
+        self._weights_checked = False
+        if self.run_args is not None and self.args.should_save:
+            write_run_arguments(self.args.output_dir, self.run_args)  # only a run that trains writes it
         try:
-            return super().train(resume_from_checkpoint, *args, **kwargs)
+            result = super().train(resume_from_checkpoint, *args, **kwargs)
         finally:  # also when training fails: a later signal must act as it did before
             self.graceful_stop.restore_handlers()
+        step = self.state.global_step
+        if self.diverged_at_step is not None:
+            raise TrainingDiverged(
+                f"training diverged: the loss or gradient norm was not finite on "
+                f"{self.max_non_finite_steps} steps in a row, up to step {self.diverged_at_step}; no "
+                "checkpoint or model was written from the non-finite weights. Lower --learning_rate (or "
+                "raise --warmup_steps), then resume from the last checkpoint before the divergence or start "
+                "again."
+            )
+        if names := self._non_finite_weights():
+            raise TrainingDiverged(
+                f"the weights are not finite after step {step} ({', '.join(names[:3])}...): the final model "
+                "was not written. Lower --learning_rate, then resume from the last checkpoint or start again."
+            )
+        return result
+
+    def _non_finite_weights(self) -> list[str]:
+        """Non-finite parameters of this process's copy. A collective: non-empty everywhere if anywhere."""
+        names = non_finite_parameters(self.model)
+        return names or (["(on another process)"] if any_process(bool(names), self.args) else [])
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        super().save_model(output_dir, _internal_call)
+        if self.run_args is not None and self.args.should_save:
+            write_run_arguments(output_dir or self.args.output_dir, self.run_args)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if not torch.isfinite(loss).all():
+            self._non_finite_losses += 1
+        return loss
+
+    def _get_grad_norm(self, model, grad_norm=None):
+        self._grad_norm = super()._get_grad_norm(model, grad_norm)
+        return self._grad_norm
+
+    def _maybe_log_save_evaluate(self, tr_loss, grad_norm, *args: Any, **kwargs: Any):
+        # Called after every optimizer step (and again at the epoch's end): before it logs and saves.
+        if self.state.global_step != self._checked_step:
+            self._checked_step = self.state.global_step
+            self._count_non_finite_step()
+        return super()._maybe_log_save_evaluate(tr_loss, grad_norm, *args, **kwargs)
+
+    def _count_non_finite_step(self) -> None:
+        norm, self._grad_norm = self._grad_norm, None
+        # An fp16 step skipped for overflow left the weights as they were: the loss scaler's business.
+        bad_norm = norm is not None and not math.isfinite(float(norm))
+        bad_norm = bad_norm and not self.accelerator.optimizer_step_was_skipped
+        losses, self._non_finite_losses = self._non_finite_losses, 0
+        self._non_finite_since_log += losses
+        if not any_process(bool(losses) or bad_norm, self.args):
+            self._non_finite_in_a_row = 0
+            return
+        self._non_finite_in_a_row += 1
+        self.control.should_save = False  # the weights after this step may be non-finite
+        parts = [f"{losses} micro-batch loss(es)"] * bool(losses) + [f"gradient norm {norm}"] * bad_norm
+        what = ", ".join(parts) or "the loss on another process"
+        logger.warning(
+            "step %d: not finite: %s (%d of --max_non_finite_steps %d in a row); no checkpoint of this step",
+            self.state.global_step,
+            what,
+            self._non_finite_in_a_row,
+            self.max_non_finite_steps,
+        )
+        if self._non_finite_in_a_row >= self.max_non_finite_steps:
+            self.diverged_at_step = self.state.global_step
+            self.control.should_training_stop = True
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        if "loss" in logs and self._non_finite_since_log and self.args.logging_nan_inf_filter:
+            # transformers replaces a NaN/inf loss by the mean of the window's others (0.0 if none): say so.
+            logs["non_finite_losses_left_out"] = self._non_finite_since_log
+            logger.warning(
+                "step %d: the logged loss %s leaves out %d non-finite micro-batch loss(es) "
+                "(logging_nan_inf_filter)",
+                self.state.global_step,
+                logs["loss"],
+                self._non_finite_since_log,
+            )
+        if "loss" in logs:
+            self._non_finite_since_log = 0
+        super().log(logs, *args, **kwargs)
 
     def _get_train_sampler(self, train_dataset=None):
         sampler = super()._get_train_sampler(train_dataset)
@@ -379,6 +697,14 @@ class CrashSafeCheckpointMixin:
         return sampler
 
     def _run_epoch(self, *args: Any, **kwargs: Any):
+        if not self._weights_checked:  # the first epoch of this train(): the weights are loaded
+            self._weights_checked = True
+            if names := self._non_finite_weights():
+                source = self.resumed_from or (self.run_args or {}).get("model_name_or_path", "the model")
+                raise ConfigurationError(
+                    f"{source} holds non-finite weights (NaN/inf in {', '.join(names[:3])}): training on "
+                    "them gives NaN. Resume from an earlier checkpoint or start from another model."
+                )
         if 0 < self.state.max_steps <= self.state.global_step:
             # Resumed from the last step (a finished run started again, as `auto` does): transformers
             # would train one step past --max_steps every time.
@@ -404,16 +730,57 @@ class CrashSafeCheckpointMixin:
         )
 
     def _save_checkpoint(self, model, trial) -> None:
-        """Transformers' _save_checkpoint, written into a staging folder and published atomically."""
+        """Transformers' _save_checkpoint, written into a staging folder and published atomically; never
+        of non-finite weights.
+
+        Raises:
+            NoSpaceLeft: the output folder's device filled up; the staging folder was removed.
+        """
         run_dir = Path(self._get_output_dir(trial=trial))
         step = self.state.global_step
         final = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{step}"
         staging = run_dir / f"{STAGING_PREFIX}{final.name}"
+        if names := self._non_finite_weights():
+            logger.error("step %d: weights not finite (%s): checkpoint-%d not written", step, names[0], step)
+            return
         if self.args.should_save:
             shutil.rmtree(staging, ignore_errors=True)  # left by a run killed while writing this step
             staging.mkdir(parents=True)
         self.accelerator.wait_for_everyone()
+        try:
+            self._write_checkpoint_files(staging, run_dir, step, trial)
+        except Exception as e:
+            if not is_disk_full(e, run_dir):
+                raise
+            if self.args.should_save:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise NoSpaceLeft(
+                f"no space left on {device_of(run_dir)} while writing {final.name} in {run_dir} "
+                f"({type(e).__name__}: {e}); the partial {staging.name} was removed. Free space there (e.g. "
+                "a lower --save_total_limit) or pass another --output_dir, then resume with "
+                "--resume_from_checkpoint auto."
+            ) from None
 
+        self.accelerator.wait_for_everyone()  # every process has written its files
+        if self.args.should_save:
+            publish(staging, final, step)
+            logger.info("saved %s", final)
+        # No process may exit (and make the launcher kill the others) before the checkpoint is published.
+        self.accelerator.wait_for_everyone()
+
+        if self.args.push_to_hub:
+            self._push_from_checkpoint(str(final))
+        if self.args.should_save:
+            deleted = rotate_checkpoints(
+                run_dir,
+                self.args.save_total_limit,
+                keep={final, self.resumed_from, self.state.best_model_checkpoint},
+            )
+            for folder in deleted:
+                logger.info("deleted %s (--save_total_limit %d)", folder.name, self.args.save_total_limit)
+
+    def _write_checkpoint_files(self, staging: Path, run_dir: Path, step: int, trial: Any) -> None:
+        """Every file of checkpoint-<step> (this process's share), as transformers writes them."""
         if self.hp_search_backend is None and trial is None:
             self.store_flos()
         self.save_model(str(staging), _internal_call=True)
@@ -437,21 +804,3 @@ class CrashSafeCheckpointMixin:
                 else:
                     self.state.stateful_callbacks[name] = callback.state()
             self.state.save_to_json(str(staging / TRAINER_STATE))
-
-        self.accelerator.wait_for_everyone()  # every process has written its files
-        if self.args.should_save:
-            publish(staging, final, step)
-            logger.info("saved %s", final)
-        # No process may exit (and make the launcher kill the others) before the checkpoint is published.
-        self.accelerator.wait_for_everyone()
-
-        if self.args.push_to_hub:
-            self._push_from_checkpoint(str(final))
-        if self.args.should_save:
-            deleted = rotate_checkpoints(
-                run_dir,
-                self.args.save_total_limit,
-                keep={final, self.resumed_from, self.state.best_model_checkpoint},
-            )
-            for folder in deleted:
-                logger.info("deleted %s (--save_total_limit %d)", folder.name, self.args.save_total_limit)

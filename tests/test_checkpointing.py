@@ -5,6 +5,7 @@ under the deepspeed launcher and signal or kill it.
 """
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -52,7 +53,10 @@ def test_publish_renames_a_sealed_folder_and_updates_the_pointer_last(tmp_path):
     assert not (tmp_path / ".tmp-checkpoint-4").exists()
     marker = json.loads((final / MARKER).read_text())
     assert marker["step"] == 4
-    assert marker["files"] == {"global_step/optim.pt": 5, "model.safetensors": 7}
+    assert marker["files"] == {
+        "global_step/optim.pt": {"size": 5, "sha256": hashlib.sha256(b"state").hexdigest()},
+        "model.safetensors": {"size": 7, "sha256": hashlib.sha256(b"weights").hexdigest()},
+    }
     assert (tmp_path / LATEST_POINTER).read_text() == "checkpoint-4\n"
 
     # The same step saved again (after resuming from an earlier checkpoint) replaces the old copy.
