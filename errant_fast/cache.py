@@ -1,0 +1,96 @@
+"""On-disk cache of a set's source parses and of edits already extracted, per source text and settings.
+
+Files live in $XDG_CACHE_HOME/errant_fast (default ~/.cache/errant_fast), named by a hash of everything
+their content depends on: the source sentences, the spaCy model and version, the spaCy and ERRANT versions
+and the options. A changed gold or model gets new files; nothing is ever reused across them. Files are
+replaced atomically, so concurrent scorers never read a half-written one (the last writer wins).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import errant
+import spacy
+from spacy.tokens import Doc, DocBin
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when what is stored changes
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "errant_fast"
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+class Cache:
+    def __init__(
+        self, sources: list[str], model: str, tok: bool, lev: bool, merge: str, root: Path | None = None
+    ):
+        self.root = root or cache_root()
+        versions = f"errant_fast {FORMAT} errant {errant.__version__} spacy {spacy.__version__} model {model}"
+        source_key = _digest(versions, f"tok={tok}", "\n".join(sources))
+        self.sources_path = self.root / f"{source_key}.sources.spacy"
+        self.edits_path = self.root / f"{_digest(source_key, f'lev={lev}', f'merge={merge}')}.edits.json"
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            logger.warning("errant cache %s unreadable (%s): recomputing", path, e)
+            return None
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            partial.write_bytes(data)
+            partial.replace(path)
+        except OSError as e:
+            logger.warning("errant cache %s not written (%s): the next scoring recomputes it", path, e)
+
+    def load_sources(self, vocab) -> dict[int, Doc]:
+        data = self._read(self.sources_path)
+        if data is None:
+            return {}
+        try:
+            docs = DocBin(store_user_data=True).from_bytes(data).get_docs(vocab)
+            return {doc.user_data["index"]: doc for doc in docs}
+        except (ValueError, KeyError) as e:
+            logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, e)
+            return {}
+
+    def save_sources(self, docs: dict[int, Doc]) -> None:
+        stored = DocBin(store_user_data=True)
+        for i, doc in docs.items():
+            doc.user_data["index"] = i
+            stored.add(doc)
+        self._write(self.sources_path, stored.to_bytes())
+
+    def load_edits(self) -> dict[tuple[int, str], str]:
+        data = self._read(self.edits_path)
+        if data is None:
+            return {}
+        try:
+            return {(i, output): lines for i, output, lines in json.loads(data)}
+        except ValueError as e:
+            logger.warning("errant cache %s damaged (%s): annotating again", self.edits_path, e)
+            return {}
+
+    def save_edits(self, edits: dict[tuple[int, str], str]) -> None:
+        rows = [[i, output, lines] for (i, output), lines in edits.items()]
+        self._write(self.edits_path, json.dumps(rows, ensure_ascii=False).encode("utf-8"))

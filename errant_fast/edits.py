@@ -1,0 +1,168 @@
+"""The system side of `errant_parallel -orig SRC -cor SYS`: its M2 blocks, computed the fast way.
+
+errant_parallel parses every source sentence, writes a noop edit where the output is the source, and
+otherwise parses the output and runs `Annotator.annotate`. Here the same calls make the same blocks, but:
+- spaCy runs over batches (`nlp.pipe`) of the pre-tokenised `Doc`s errant's `Annotator.parse` builds,
+  in several forked processes;
+- parsed source sentences are kept on disk (errant_fast.cache): the source of a set never changes;
+- a sentence whose output an earlier scoring already annotated takes that result from the cache: edits
+  are a function of the two token sequences, the model and the options, all in the cache key;
+- the alignment is FastAlignment (errant_fast.alignment).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+
+from errant.commands.parallel_to_m2 import noop_edit
+from spacy.tokens import Doc, DocBin
+
+from errant_fast.annotator import LoadedAnnotator
+from errant_fast.cache import Cache
+
+logger = logging.getLogger(__name__)
+
+# Sentences per nlp.pipe batch and per task sent to a process: small batches parsed fastest here, and
+# about 40 tasks per BEA-dev output keep the processes evenly busy.
+CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Options:
+    """errant_parallel's flags that change the edits."""
+
+    tok: bool = False  # -tok: word-tokenise with spaCy instead of splitting on spaces
+    lev: bool = False  # -lev: standard Levenshtein alignment
+    merge: str = "rules"  # -merge: rules | all-split | all-merge | all-equal
+
+
+@dataclass(frozen=True)
+class SystemM2:
+    blocks: list[str] = field(repr=False)  # one M2 block per sentence, exactly as errant_parallel writes it
+    unchanged: int  # outputs equal to their source: noop, nothing parsed
+    cached: int  # edits taken from the cache
+    annotated: int  # outputs parsed and annotated now
+    sources_parsed: int  # source sentences parsed now (not in the cache)
+
+
+def is_unchanged(source: str, output: str, tok: bool) -> bool:
+    """errant_parallel's test `orig.text.strip() == cor` without parsing: the text of the source `Doc`
+    is its words joined by spaces (pre-tokenised) or the source itself (-tok)."""
+    return (source.strip() if tok else " ".join(source.split())) == output.strip()
+
+
+class _Job:
+    """Parse and annotate lists of (index, source, output or None); run in the parent or forked workers."""
+
+    def __init__(self, loaded: LoadedAnnotator, options: Options, sources: dict[int, Doc]):
+        self.annotator = loaded.annotator
+        self.options = options
+        self.sources = sources
+
+    def parse(self, texts: list[str]) -> list[Doc]:
+        nlp = self.annotator.nlp
+        # The inputs errant's Annotator.parse gives nlp: a Doc of the space-split words, or the text (-tok).
+        inputs = (text.strip() if self.options.tok else Doc(nlp.vocab, text.split()) for text in texts)
+        return list(nlp.pipe(inputs, batch_size=CHUNK))
+
+    def run(self, items: list[tuple[int, str, str | None]]) -> tuple[list[tuple[int, str, str]], bytes]:
+        missing = [(i, source) for i, source, _ in items if i not in self.sources]
+        parsed = dict(zip([i for i, _ in missing], self.parse([s for _, s in missing]), strict=True))
+        to_annotate = [(i, output) for i, _, output in items if output is not None]
+        outputs = self.parse([output for _, output in to_annotate])
+        edits = []
+        for (i, output), cor in zip(to_annotate, outputs, strict=True):
+            orig = self.sources[i] if i in self.sources else parsed[i]
+            found = self.annotator.annotate(orig, cor, self.options.lev, self.options.merge)
+            edits.append((i, output, "".join("\n" + edit.to_m2(0) for edit in found)))
+        docs = DocBin(store_user_data=True)
+        for i, doc in parsed.items():
+            doc.user_data["index"] = i
+            docs.add(doc)
+        return edits, docs.to_bytes()
+
+
+_worker_job: _Job | None = None
+
+
+def _start_worker(job: _Job) -> None:
+    # Forked workers inherit the job (model, cached source parses) without pickling it.
+    global _worker_job
+    _worker_job = job
+
+
+def _run_in_worker(items):
+    return _worker_job.run(items)
+
+
+def default_processes() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def system_m2(
+    sources: list[str],
+    outputs: list[str],
+    loaded: LoadedAnnotator,
+    options: Options = Options(),
+    processes: int | None = None,
+    cache: Cache | None = None,
+) -> SystemM2:
+    """The M2 blocks errant_parallel writes for `outputs` against `sources` (equal lengths, no empty
+    source: the caller checks). `cache` None: nothing read or written on disk."""
+    source_docs = cache.load_sources(loaded.annotator.nlp.vocab) if cache else {}
+    known_edits = cache.load_edits() if cache else {}
+    edits: dict[int, str] = {}
+    items = []
+    unchanged = cached = 0
+    for i, (source, output) in enumerate(zip(sources, outputs, strict=True)):
+        output = output.strip()
+        if is_unchanged(source, output, options.tok):
+            unchanged += 1
+        elif (i, output) in known_edits:
+            edits[i] = known_edits[(i, output)]
+            cached += 1
+        else:
+            items.append((i, source, output))
+    if options.tok:
+        # The S line holds spaCy's tokens of the source: every source is needed.
+        queued = {i for i, _, _ in items}
+        items += [(i, s, None) for i, s in enumerate(sources) if i not in source_docs and i not in queued]
+    job = _Job(loaded, options, source_docs)
+    chunks = [items[k : k + CHUNK] for k in range(0, len(items), CHUNK)]
+    processes = min(processes or default_processes(), len(chunks))
+    if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(processes, _start_worker, (job,)) as pool:
+            results = list(pool.imap_unordered(_run_in_worker, chunks))
+    else:
+        results = [job.run(chunk) for chunk in chunks]
+    new_edits = {}
+    new_sources = DocBin(store_user_data=True)
+    for chunk_edits, docs in results:
+        for i, output, lines in chunk_edits:
+            edits[i] = lines
+            new_edits[(i, output)] = lines
+        new_sources.merge(DocBin(store_user_data=True).from_bytes(docs))
+    parsed = list(new_sources.get_docs(loaded.annotator.nlp.vocab))
+    for doc in parsed:
+        source_docs[doc.user_data["index"]] = doc
+    if cache:
+        if parsed:
+            cache.save_sources(source_docs)
+        if new_edits:
+            cache.save_edits({**known_edits, **new_edits})
+    blocks = []
+    for i, source in enumerate(sources):
+        words = [t.text for t in source_docs[i]] if options.tok else source.split()
+        block = " ".join(["S", *words])
+        blocks.append(block + (edits[i] if i in edits else "\n" + noop_edit(0)))
+    logger.info(
+        "errant: %d outputs unchanged, %d edits from the cache, %d annotated, %d sources parsed",
+        unchanged,
+        cached,
+        len(new_edits),
+        len(parsed),
+    )
+    return SystemM2(blocks, unchanged, cached, len(new_edits), len(parsed))
