@@ -106,16 +106,32 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> PreTra
 
 
 def weights_dtype(training: bool, deepspeed: bool, bf16: bool, fp16: bool) -> torch.dtype | str:
-    """The dtype to load weights in.
+    """The dtype to load weights in; logs the run's parameter and compute dtypes.
 
-    Training with the plain Trainer needs fp32 weights (autocast computes in 16 bits, the optimizer
-    updates fp32). DeepSpeed keeps its own fp32 master copy and casts the model itself, so it loads the
-    checkpoint's own dtype ("auto"): a bf16 checkpoint is never upcast in CPU memory. Prediction loads
-    the requested 16-bit dtype directly.
+    Training always keeps fp32 master weights, whatever the checkpoint's dtype and the ZeRO stage. Without
+    --bf16/--fp16 the weights load in fp32: loading a bf16 checkpoint as it is would make ZeRO-1/2 train it
+    in bf16 (no master copy, no autocast: small updates are lost) while ZeRO-3 casts it to fp32. The plain
+    Trainer with --bf16/--fp16 autocasts over fp32 weights. DeepSpeed with --bf16/--fp16 keeps its own fp32
+    master copy and casts the model to 16 bits itself, so it loads the checkpoint's own dtype ("auto"): a
+    bf16 checkpoint is never upcast in CPU memory. Prediction loads the requested 16-bit dtype directly.
     """
-    if training:
-        return "auto" if deepspeed else torch.float32
-    return torch.bfloat16 if bf16 else torch.float16 if fp16 else "auto"
+    half = torch.bfloat16 if bf16 else torch.float16 if fp16 else None
+    if not training:
+        dtype = half or "auto"
+        logger.info(
+            "precision: parameters and compute in %s", "the checkpoint's dtype" if half is None else half
+        )
+        return dtype
+    if half is None:
+        logger.info("precision: parameters, master weights and compute in torch.float32")
+        return torch.float32
+    if deepspeed:
+        logger.info(
+            "precision: parameters and compute in %s, fp32 master weights in DeepSpeed's optimizer", half
+        )
+        return "auto"
+    logger.info("precision: parameters and master weights in torch.float32, compute in %s (autocast)", half)
+    return torch.float32
 
 
 def load_model(
@@ -170,6 +186,7 @@ def load_model(
                 quantization_config=quantization_config,
             )
     logger.info("attention implementation: %s", model.config._attn_implementation)
+    logger.info("weights loaded in %s", ", ".join(sorted(floating_dtypes(model))))
     if device_map is not None:
         # A one-device map is placement only: without it the Trainer treats the model as any model
         # already on its device (instead of warning that it spans several devices).
@@ -215,6 +232,11 @@ def fastest_attn_implementation(framework: str, config: PretrainedConfig, half_p
         AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM, config
     )
     return "flash_attention_2" if getattr(model_class, "_supports_flash_attn", False) else None
+
+
+def floating_dtypes(model: torch.nn.Module) -> set[str]:
+    """The dtypes of the model's floating-point parameters (quantized weights are not floating)."""
+    return {str(p.dtype) for p in model.parameters() if p.dtype.is_floating_point}
 
 
 def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
