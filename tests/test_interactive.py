@@ -91,7 +91,8 @@ def test_repl_prompt_settings_and_ctrl_c(endless_model):
 
 
 def test_pipe_gives_one_line_per_input_equal_to_do_predict(endless_model, tmp_path):
-    lines = [SOURCES[0], ":set beams 2", SOURCES[1], ":set beams 1", "", SOURCES[2]]
+    # A lone "\r" is part of its line, for the REPL as for --do_predict.
+    lines = [SOURCES[0], ":set beams 2", SOURCES[1], ":set beams 1", "", SOURCES[2] + "\r" + SOURCES[0]]
     result = subprocess.run(
         [sys.executable, TOOL, "--model_name_or_path", endless_model, "--max_new_tokens", "5"],
         input="".join(line + "\n" for line in lines),
@@ -108,7 +109,7 @@ def test_pipe_gives_one_line_per_input_equal_to_do_predict(endless_model, tmp_pa
 
     # --do_predict with the same limits gives the same text for the greedy inputs.
     test_file = tmp_path / "test.txt"
-    test_file.write_text(f"{SOURCES[0]}\n\n{SOURCES[2]}\n", encoding="utf-8")
+    test_file.write_text(f"{SOURCES[0]}\n\n{lines[-1]}\n", encoding="utf-8")
     predictions = tmp_path / "predictions.txt"
     argv = ["--model_name_or_path", endless_model, "--test_file", str(test_file), "--do_predict",
             "--output_dir", str(tmp_path / "run"), "--generation_max_length", "5",
