@@ -9,10 +9,12 @@ from transformers import GenerationConfig, Seq2SeqTrainingArguments
 
 import finetune
 from conftest import EVAL_SAMPLE
+from ftkit.args import ConfigurationError
 from ftkit.data import PaddingCollator, encode_clm, encode_dataset, encode_seq2seq
 from ftkit.generation import (
     MIN_SHARED_PREFIX,
     GenerationSettings,
+    check_output_file,
     decode,
     generate_one,
     generate_releasing_finished,
@@ -222,3 +224,14 @@ def test_prediction_stops_at_the_tokenizers_eos(ends_midway, tmp_path):
     dataset = encode_dataset(Dataset.from_dict({"source": SOURCES}), "clm", tokenizer, "gec", 256, 256)
     predictions = predict(prediction_trainer(model, tokenizer, "clm", tmp_path, 4), dataset, KWARGS)
     assert predictions[0] == decode(tokenizer, [answer])[0]
+
+
+def test_an_output_file_that_cannot_be_written_is_refused(tmp_path):
+    check_output_file(tmp_path / "new" / "out.txt", "--predictions_file")  # missing folders are made
+    with pytest.raises(
+        ConfigurationError, match=r"--predictions_file .* is a folder; give the path of a file"
+    ):
+        check_output_file(tmp_path, "--predictions_file")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigurationError, match=r"file is a file, so no folder can be made there"):
+        check_output_file(tmp_path / "file" / "sub" / "out.txt", "--predictions_file")
