@@ -1,0 +1,174 @@
+"""errant_fast against ERRANT 3.0.2's own CLI logic (errant_parallel + errant_compare) on a BEA-2019 dev
+excerpt from ../shared/gec-data (non-commercial data: read there, written only to tmp_path; the tests
+are skipped without it): the M2 blocks edit by edit, the printed tables, the alignment matrices cell by cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from errant.alignment import Alignment
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import errant_score  # noqa: E402
+
+from errant_fast import Options, load_annotator, reference, score_files, system_m2  # noqa: E402
+from errant_fast.alignment import FastAlignment  # noqa: E402
+
+PILLARS = Path(os.environ.get("GEC_DATA", REPO.parent / "shared" / "gec-data")) / "pillars-of-gec"
+BEA_GOLD = PILLARS / "evaluation_sets" / "bea-dev.m2"
+OUTPUTS = PILLARS / "system_preds" / "single_systems"
+pytestmark = pytest.mark.skipif(not BEA_GOLD.is_file(), reason=f"{BEA_GOLD} not available")
+SENTENCES = 40
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_annotator()
+
+
+@pytest.fixture(scope="module")
+def excerpt(tmp_path_factory):
+    """The first SENTENCES sentences of BEA-dev: gold, source and two systems' outputs."""
+    folder = tmp_path_factory.mktemp("bea")
+    blocks = BEA_GOLD.read_text(encoding="utf-8").strip().split("\n\n")[:SENTENCES]
+    (folder / "gold.m2").write_text("\n\n".join(blocks) + "\n\n", encoding="utf-8")
+    (folder / "source.txt").write_text("".join(b.split("\n")[0][2:] + "\n" for b in blocks), encoding="utf-8")
+    for name in ("T5-11B", "CTC-Copy"):
+        lines = (OUTPUTS / f"{name}___bea-dev.txt").read_text(encoding="utf-8").split("\n")[:SENTENCES]
+        (folder / f"{name}.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def cli(excerpt: Path, system: str, parallel_flags=(), compare_flags=()) -> tuple[list[str], str]:
+    hyp = excerpt / f"{system}.{'_'.join(parallel_flags)}.m2"
+    reference.errant_parallel(excerpt / "source.txt", excerpt / f"{system}.txt", hyp, None, *parallel_flags)
+    return hyp.read_text(encoding="utf-8").strip().split("\n\n"), reference.errant_compare(
+        hyp, excerpt / "gold.m2", *compare_flags
+    )
+
+
+@pytest.mark.parametrize(
+    "parallel_flags, options",
+    [((), Options()), (("-lev",), Options(lev=True)), (("-merge", "all-split"), Options(merge="all-split"))],
+)
+def test_edits_and_tables_equal_errant_cli(excerpt, loaded, parallel_flags, options):
+    cli_blocks, _ = cli(excerpt, "T5-11B", parallel_flags)
+    result = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", options=options, annotator=loaded)
+    assert result.system.blocks == cli_blocks
+    assert result.system.annotated > 10 and result.system.unchanged > 5
+    hyp = excerpt / f"T5-11B.{'_'.join(parallel_flags)}.m2"
+    for cat, single, beta, flags in [(None, False, 0.5, ()), (2, False, 0.5, ("-cat", "2")),
+                                     (3, True, 1.0, ("-cat", "3", "-single", "-b", "1.0"))]:  # fmt: skip
+        ours = score_files(
+            excerpt / "T5-11B.txt", excerpt / "gold.m2", cat=cat, single=single, beta=beta,
+            options=options, annotator=loaded,
+        )  # fmt: skip
+        assert ours.text == reference.errant_compare(hyp, excerpt / "gold.m2", *flags)
+
+
+def test_tokenising_option_equals_errant_cli(excerpt, loaded, tmp_path):
+    # Untokenised outputs ("it's", "school.") as -tok is for; the S lines then hold spaCy's tokens.
+    (excerpt / "raw.txt").write_text(
+        "".join(line.replace(" 's", "'s").replace(" .", ".") + "\n"
+                for line in (excerpt / "T5-11B.txt").read_text().splitlines()),
+        encoding="utf-8",
+    )  # fmt: skip
+    cli_blocks, cli_text = cli(excerpt, "raw", ("-tok",))
+    result = score_files(excerpt / "raw.txt", excerpt / "gold.m2", source=excerpt / "source.txt",
+                         options=Options(tok=True), annotator=loaded)  # fmt: skip
+    assert result.system.blocks == cli_blocks
+    assert result.text == cli_text
+
+
+def test_fast_alignment_equals_errant_cell_by_cell(excerpt, loaded):
+    nlp_parse = loaded.annotator.parse
+    sources = (excerpt / "source.txt").read_text().splitlines()
+    outputs = (excerpt / "CTC-Copy.txt").read_text().splitlines()
+    pairs = [(nlp_parse(s), nlp_parse(o)) for s, o in zip(sources, outputs, strict=True) if s != o]
+    assert len(pairs) > 10
+    for orig, cor in pairs:
+        fast = FastAlignment(orig, cor)
+        assert fast.sub_costs(list(orig), list(cor)) == [[fast.get_sub_cost(o, c) for c in cor] for o in orig]
+        for lev in (False, True):
+            ours, theirs = FastAlignment(orig, cor, lev), Alignment(orig, cor, lev)
+            assert ours.cost_matrix == theirs.cost_matrix
+            assert ours.op_matrix == theirs.op_matrix
+            assert ours.align_seq == theirs.align_seq
+
+
+def test_cache_gives_the_same_blocks_without_parsing(excerpt, loaded, empty_cache):
+    first = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", annotator=loaded)
+    assert first.system.sources_parsed == first.system.annotated > 0  # only the sources it needed
+    again = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", annotator=loaded)
+    assert (again.system.cached, again.system.annotated, again.system.sources_parsed) == (
+        first.system.annotated, 0, 0,
+    )  # fmt: skip
+    assert again.system.blocks == first.system.blocks
+    other = score_files(excerpt / "CTC-Copy.txt", excerpt / "gold.m2", annotator=loaded)
+    cli_blocks, cli_text = cli(excerpt, "CTC-Copy")
+    assert other.system.blocks == cli_blocks and other.text == cli_text
+    assert other.system.sources_parsed < other.system.annotated  # most sources came from the cache
+    assert len(list((empty_cache / "errant_fast").iterdir())) == 2  # one parse file, one edit file
+    lev = score_files(
+        excerpt / "T5-11B.txt", excerpt / "gold.m2", options=Options(lev=True), annotator=loaded
+    )
+    assert lev.system.cached == 0  # other options, other edits
+
+
+def test_processes_give_the_same_blocks(excerpt, loaded):
+    sources = (excerpt / "source.txt").read_text().splitlines()
+    outputs = (excerpt / "T5-11B.txt").read_text().splitlines() * 3
+    one = system_m2(sources * 3, outputs, loaded, processes=1)
+    two = system_m2(sources * 3, outputs, loaded, processes=2)
+    assert one.blocks == two.blocks
+
+
+def test_cli_prints_errant_compare_output(excerpt, capsys):
+    _, cli_text = cli(excerpt, "T5-11B", (), ("-cat", "2"))
+    assert errant_score.main([str(excerpt / "T5-11B.txt"), str(excerpt / "gold.m2"), "--cat", "2"]) == 0
+    assert capsys.readouterr().out == cli_text
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("short", "has 39 lines but"),
+        ("missing", "no such file"),
+        ("empty_source", "line 3: empty source sentence"),
+        ("bad_gold", "must start with an `S ` line"),
+        ("beta", "--beta -1.0"),
+    ],
+)
+def test_cli_errors(excerpt, tmp_path, capsys, case, message):
+    system, gold = excerpt / "T5-11B.txt", excerpt / "gold.m2"
+    lines = system.read_text().splitlines()
+    extra = []
+    if case == "short":
+        system = tmp_path / "short.txt"
+        system.write_text("".join(line + "\n" for line in lines[:-1]))
+    elif case == "missing":
+        system = tmp_path / "nothing.txt"
+    elif case == "empty_source":
+        source = tmp_path / "source.txt"
+        src = (excerpt / "source.txt").read_text().splitlines()
+        source.write_text("".join(line + "\n" for line in src[:2] + [""] + src[3:]))
+        extra = ["--source", str(source)]
+    elif case == "bad_gold":
+        gold = tmp_path / "gold.m2"
+        gold.write_text(gold_text := (excerpt / "gold.m2").read_text().replace("\n\nS ", "\n\nX ", 1))
+        assert "X " in gold_text
+    elif case == "beta":
+        extra = ["--beta", "-1"]
+    assert errant_score.main([str(system), str(gold), *extra]) == 2
+    assert message in capsys.readouterr().err
