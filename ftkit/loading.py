@@ -83,6 +83,28 @@ def safetensors_weight_map(name_or_path: str) -> dict[str, Path] | None:
     return None
 
 
+def safetensors_problem(file: Path) -> str | None:
+    """What is wrong with a safetensors file, judged from its header and size alone; None if nothing."""
+    size = file.stat().st_size
+    if size < 8:
+        return f"empty or cut short ({size} bytes)"
+    with file.open("rb") as f:
+        header_size = int.from_bytes(f.read(8), "little")
+        if 8 + header_size > size:
+            return f"cut short inside its header ({size:,} bytes)"
+        try:
+            header = json.loads(f.read(header_size))
+            end = max(
+                (entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"),
+                default=0,
+            )
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, IndexError, TypeError):
+            return "not a safetensors file (its header is not safetensors JSON)"
+    if 8 + header_size + end > size:
+        return f"cut short: {size:,} bytes where its header describes {8 + header_size + end:,}"
+    return None
+
+
 def load_zero3_model(
     model_class: type[PreTrainedModel],
     name_or_path: str,

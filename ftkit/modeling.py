@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -21,7 +22,14 @@ from transformers.integrations import is_deepspeed_zero3_enabled
 from transformers.utils import is_flash_attn_2_available
 
 from ftkit.adapters import load_adapter, read_adapter_config
-from ftkit.loading import freed_memory_returned, load_zero3_model, log_load, safetensors_weight_map
+from ftkit.loading import (
+    SAFETENSORS_INDEX,
+    freed_memory_returned,
+    load_zero3_model,
+    log_load,
+    safetensors_problem,
+    safetensors_weight_map,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,21 +60,27 @@ def base_model_path(name_or_path: str) -> str | None:
 def load_config(name_or_path: str, trust_remote_code: bool = False) -> PretrainedConfig:
     """Load a model config from a folder or hub id; for a PEFT adapter folder, its base model's config.
 
+    The weights files of a local folder (and of an adapter's base) are checked here, at the start of a run.
+
     Raises:
         ModelLoadError: the path does not exist, the id cannot be resolved (no network, private repo...),
-            or the config needs code shipped with the checkpoint and `trust_remote_code` is off.
+            the config needs code shipped with the checkpoint and `trust_remote_code` is off, or a weights
+            file is broken (check_weight_files).
     """
+    folders = [name_or_path]
     base = base_model_path(name_or_path)
     if base is not None:
         logger.info("%s is a PEFT adapter on %s", name_or_path, base)
         name_or_path = base
-    # Hub ids are "name" or "org/name"; anything else is meant as a local folder.
-    looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
-    if looks_like_path and not Path(name_or_path).expanduser().exists():
+        folders.append(base)
+    if missing_local_path(name_or_path):
         raise ModelLoadError(
             f"model path {name_or_path} does not exist. Pass a folder written by save_pretrained "
             "(config.json, weights, tokenizer files) or a hub id such as google/flan-t5-base."
         )
+    for folder in folders:
+        if Path(folder).expanduser().is_dir():
+            check_weight_files(Path(folder).expanduser())
     try:
         return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
@@ -86,15 +100,84 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
         ) from None
 
 
+def missing_local_path(name_or_path: str) -> bool:
+    """True for a local path (hub ids are "name" or "org/name"; anything else is meant as one) that does not
+    exist."""
+    looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
+    return looks_like_path and not Path(name_or_path).expanduser().exists()
+
+
+def check_weight_files(folder: Path) -> None:
+    """Read the header of every safetensors file in `folder` (and of the shards its index names), so a
+    checkpoint cut short by an interrupted copy fails before any data is tokenised or weight is read.
+
+    Raises:
+        ModelLoadError: a weights file that is empty, cut short or not safetensors, or a shard that the
+            index names but the folder lacks.
+    """
+    files = set(folder.glob("*.safetensors"))
+    index = folder / SAFETENSORS_INDEX
+    if index.is_file():
+        try:
+            files |= {
+                folder / name for name in json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()
+            }
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, AttributeError) as e:
+            raise ModelLoadError(
+                f"{index} is not a safetensors index ({e}); copy it again from the original checkpoint."
+            ) from None
+    for file in sorted(files):
+        problem = "missing (named by its index)" if not file.is_file() else safetensors_problem(file)
+        if problem is not None:
+            raise ModelLoadError(
+                f"weights file {file} is {problem}. An interrupted copy or download leaves this: copy the "
+                "checkpoint again, or save it again with save_pretrained."
+            )
+
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "vocab.json",
+    "vocab.txt",
+)
+
+
 def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
     """Load the tokenizer; decoder-only models get a pad token (EOS when they have none).
 
     A PEFT adapter folder without tokenizer files gives its base model's tokenizer.
+
+    Raises:
+        ModelLoadError: the path does not exist, the folder holds no tokenizer files, or the hub id cannot
+            be resolved.
     """
     base = base_model_path(name_or_path)
     if base is not None and not (Path(name_or_path) / "tokenizer_config.json").is_file():
         name_or_path = base
-    tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    if missing_local_path(name_or_path):
+        raise ModelLoadError(
+            f"tokenizer path {name_or_path} does not exist. Pass --tokenizer_name with a folder written by "
+            "save_pretrained (tokenizer.json, tokenizer_config.json...) or a hub id."
+        )
+    folder = Path(name_or_path).expanduser()
+    if folder.is_dir() and not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{name_or_path} has no tokenizer files (none of {', '.join(TOKENIZER_FILES)}). Pass "
+            "--tokenizer_name with the folder or hub id of the tokenizer the model was trained with, or "
+            "save that tokenizer into the folder (tokenizer.save_pretrained)."
+        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        where = "folder" if folder.is_dir() else "hub id"
+        raise ModelLoadError(
+            f"cannot load a tokenizer from {where} {name_or_path!r}: {e}\nCheck --tokenizer_name (or "
+            "--model_name_or_path): a hub id needs network access or, with HF_HUB_OFFLINE=1, a cached copy."
+        ) from None
     if tokenizer.pad_token_id is None:
         # GPT2/LLaMA ship without a pad token. Padded positions are masked in attention and loss, so any
         # id works; EOS adds no new embedding row.
