@@ -599,8 +599,6 @@ class CrashSafeCheckpointMixin:
             )
         self.resumed_from = resume_from_checkpoint if isinstance(resume_from_checkpoint, str) else None
         self._weights_checked = False
-        if self.run_args is not None and self.args.should_save:
-            write_run_arguments(self.args.output_dir, self.run_args)  # only a run that trains writes it
         try:
             result = super().train(resume_from_checkpoint, *args, **kwargs)
         finally:  # also when training fails: a later signal must act as it did before
@@ -697,7 +695,7 @@ class CrashSafeCheckpointMixin:
         return sampler
 
     def _run_epoch(self, *args: Any, **kwargs: Any):
-        if not self._weights_checked:  # the first epoch of this train(): the weights are loaded
+        if not self._weights_checked:  # the first epoch of this train(): the weights are loaded, it trains
             self._weights_checked = True
             if names := self._non_finite_weights():
                 source = self.resumed_from or (self.run_args or {}).get("model_name_or_path", "the model")
@@ -705,6 +703,8 @@ class CrashSafeCheckpointMixin:
                     f"{source} holds non-finite weights (NaN/inf in {', '.join(names[:3])}): training on "
                     "them gives NaN. Resume from an earlier checkpoint or start from another model."
                 )
+            if self.run_args is not None and self.args.should_save:
+                write_run_arguments(self.args.output_dir, self.run_args)  # only a run that trains writes it
         if 0 < self.state.max_steps <= self.state.global_step:
             # Resumed from the last step (a finished run started again, as `auto` does): transformers
             # would train one step past --max_steps every time.
