@@ -85,14 +85,20 @@ class Session:
     max_source_length: int
 
     def encode(self, source: str) -> list[int]:
-        """The same input ids `--do_predict` gives the model for this source."""
-        return ENCODERS[self.framework](
+        """The same input ids `--do_predict` gives the model for this source; says so when it was cut."""
+        encoded = ENCODERS[self.framework](
             {"source": [source]},
             self.tokenizer,
             self.template,
             self.max_source_length,
             self.settings.max_new_tokens,
-        )["input_ids"][0]
+        )
+        if encoded["prompt_length"][0] > self.max_source_length:
+            say(
+                f"[the prompt has {encoded['prompt_length'][0]} tokens, more than --max_source_length "
+                f"{self.max_source_length}: the end of the source is cut, the template kept]"
+            )
+        return encoded["input_ids"][0]
 
     def describe(self) -> str:
         s = self.settings

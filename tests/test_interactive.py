@@ -14,6 +14,7 @@ import finetune
 import interactive_generate
 from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_deepspeed
 from ftkit.generation import GenerationSettings, generation_kwargs, saved_run_args
+from ftkit.modeling import load_tokenizer
 
 SOURCES = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()[:3]
 TOOL = str(REPO / "interactive_generate.py")
@@ -166,6 +167,15 @@ def test_one_definition_of_generation_defaults(tiny_model, tmp_path):
     assert saved_run_args(run / "checkpoint-2")["prompt_template"] == "alpaca"
     args = interactive_generate.build_parser().parse_args(["--model_name_or_path", str(run / "checkpoint-2")])
     assert interactive_generate.load_session(args, tmp_path).template == "alpaca"
+
+
+def test_a_cut_input_is_reported(tiny_model, capsys):
+    tokenizer = load_tokenizer(str(tiny_model("llama")))
+    session = interactive_generate.Session(None, tokenizer, "clm", "gec", GenerationSettings(4), 40)
+    assert len(session.encode(" ".join(SOURCES * 4))) <= 40
+    assert "more than --max_source_length 40: the end of the source is cut" in capsys.readouterr().err
+    session.encode(SOURCES[0])
+    assert capsys.readouterr().err == ""
 
 
 def pipe(model_path, sources):
