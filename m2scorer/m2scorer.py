@@ -12,6 +12,7 @@ usage or bad input (the message names the file and line).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -25,11 +26,24 @@ from m2scorer.reader import M2FormatError, check_aligned, load_gold, load_hypoth
 from m2scorer.scoring import (  # noqa: E402
     Counts,
     SentenceScore,
+    check_beta,
     format_result,
     iter_sentence_scores,
     precision_recall_f,
     result_from_counts,
 )
+
+
+def _beta(text: str) -> float:
+    # argparse prints an ArgumentTypeError after "argument --beta:" and exits 2
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    try:
+        return check_beta(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=2,
         help="most unchanged words one system edit may span (default 2)",
     )
-    parser.add_argument("--beta", type=float, default=0.5, help="beta of the F measure (default 0.5)")
+    parser.add_argument("--beta", type=_beta, default=0.5, help="beta of the F measure, > 0 (default 0.5)")
     parser.add_argument(
         "--ignore_whitespace_casing",
         action="store_true",
@@ -125,6 +139,8 @@ def _print_sentence(
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # the readers' warnings (a CJK gold scored without --char_level); a no-op where logging is set up
+    logging.basicConfig(format="m2scorer: warning: %(message)s", level=logging.WARNING)
     verbose = args.verbose or args.very_verbose
     try:
         gold = load_gold(args.gold_file, char_level=args.char_level)

@@ -11,11 +11,20 @@ offsets ``-1 -1``) says that this annotator made no change, which still makes th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .align import GoldEdit
+
+logger = logging.getLogger(__name__)
+
+BOM = "\ufeff"
+# Unsegmented scripts: CJK ideographs (with extension A and compatibility ideographs), kana.
+_UNSEGMENTED_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+# Share of such characters in the S lines from which scoring tokens is likely not what the user meant.
+UNSEGMENTED_SHARE = 0.5
 
 
 class M2FormatError(ValueError):
@@ -31,8 +40,9 @@ class GoldSentence:
 
 
 def _decode(data: bytes, path: str | Path) -> str:
+    """UTF-8 text without a leading byte-order mark (editors add one; it is not part of the first token)."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise M2FormatError(f"{path}:{line}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
@@ -55,8 +65,28 @@ def _parse_edit(line: str, path: str | Path, lineno: int, tokens: list[str]) -> 
         annotator = int(fields[5])
     except ValueError as err:
         raise M2FormatError(f"{path}:{lineno}: malformed A line ({err}): {line.rstrip()!r}") from None
-    if fields[1] == "noop":
+    # "-1 -1" (and any noop) means "no edit": the official scorer drops it, the annotator stays a candidate
+    if fields[1] == "noop" or (start, end) == (-1, -1):
         start = end = -1
+    elif not 0 <= start <= end:
+        raise M2FormatError(
+            f"{path}:{lineno}: edit offsets {start} {end} are {'negative' if start < 0 else 'reversed'}; "
+            f"offsets are token positions 0..{len(tokens)} in the S line with start <= end "
+            f"(-1 -1 for a noop): {line.rstrip()!r}"
+        )
+    elif end > len(tokens):
+        # Not an error: the official NLPCC-2018 test gold has one (line 6652), and its published figures
+        # are the official scorer's, which drops the edit; so does the block's offset filter below.
+        logger.warning(
+            "%s:%d: edit offsets %d %d go past the sentence's %d tokens; the edit is dropped, as the "
+            "official scorer does; correct its offsets if they are a typo: %r",
+            path,
+            lineno,
+            start,
+            end,
+            len(tokens),
+            line.rstrip(),
+        )
     corrections = tuple(c.strip() if c != "-NONE-" else "" for c in fields[2].split("||"))
     # Offsets index the tokens of all S lines of the paragraph joined together (official behaviour).
     original = " ".join(tokens[start:end])
@@ -92,11 +122,20 @@ def parse_m2(text: str, path: str | Path = "<m2>", char_level: bool = False) -> 
         sources = [line[2:].strip() for _, line in paragraph if line.startswith("S ")]
         tokens = " ".join(sources).split()
         by_annotator: dict[int, list[GoldEdit]] = {}
+        after_edit = False
         for lineno, line in paragraph[1:]:
+            if line.startswith("S ") and after_edit:
+                # Legal for the official scorer (edits would index all the block's S lines joined), but
+                # what it means in practice is a file whose sentences lost their blank lines.
+                raise M2FormatError(
+                    f"{path}:{lineno}: an 'S ' line after 'A ' lines of the same block; sentences in M2 are "
+                    "separated by blank lines: add an empty line before each 'S ' line"
+                )
             if line.startswith(("S ", "I ")):
                 continue
             if not line.startswith("A "):
                 raise M2FormatError(f"{path}:{lineno}: expected an 'A ' line, found {line!r}")
+            after_edit = True
             annotator, edit = _parse_edit(line, path, lineno, tokens)
             if char_level:
                 edit = _char_level_edit(edit, tokens)
@@ -138,12 +177,36 @@ def load_gold(path: str | Path, char_level: bool = False) -> list[GoldSentence]:
     sentences = parse_m2(_decode(data, path), path, char_level=char_level)
     if not sentences:
         raise M2FormatError(f"{path}: empty gold file (no 'S ' sentences)")
+    share = unsegmented_share(s.source for s in sentences)
+    if not char_level and share >= UNSEGMENTED_SHARE:
+        logger.warning(
+            "%s: %.0f%% of the source characters are Chinese or Japanese, scored here as "
+            "whitespace-separated tokens, so an output segmented differently from the gold loses correct "
+            "edits; use --char_level (char_level=True) unless both files come from the same segmenter",
+            path,
+            100 * share,
+        )
     return sentences
 
 
+def unsegmented_share(texts: Iterable[str]) -> float:
+    """Share of the non-space characters of ``texts`` that are CJK ideographs or kana (0 for no text)."""
+    total = unsegmented = 0
+    for text in texts:
+        for ch in text:
+            if ch.isspace():
+                continue
+            total += 1
+            code = ord(ch)
+            if any(lo <= code <= hi for lo, hi in _UNSEGMENTED_RANGES):
+                unsegmented += 1
+    return unsegmented / total if total else 0.0
+
+
 def split_system_lines(data: bytes, path: str | Path = "<system>") -> list[str]:
-    """System output: one sentence per line, split at ``\\n`` only, each line stripped (official)."""
-    lines = data.split(b"\n")
+    """System output: one sentence per line, split at ``\\n`` only, each line stripped (official); a leading
+    byte-order mark is dropped (the official scorer keeps it as part of the first token)."""
+    lines = data.removeprefix(BOM.encode()).split(b"\n")
     if lines[-1] == b"":
         lines.pop()
     out = []
@@ -176,6 +239,7 @@ def check_aligned(
     """Raise M2FormatError unless there is one hypothesis per gold sentence."""
     if len(hypotheses) != len(gold):
         raise M2FormatError(
-            f"{system_name} has {len(hypotheses)} sentences but {gold_name} has {len(gold)}; "
-            "they must align line by line"
+            f"{system_name} has {len(hypotheses)} lines but {gold_name} has {len(gold)} sentences; "
+            "the output needs one line per gold sentence, in the same order (an empty line for an empty "
+            "output)"
         )

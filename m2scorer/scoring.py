@@ -68,6 +68,20 @@ class SentenceScore:
     graph: EditGraph | None = None  # kept only when asked for (it can be large)
 
 
+def check_beta(beta: float) -> float:
+    """``beta`` itself, if it is a finite number > 0.
+
+    Raises:
+        ValueError: it is not (F_beta weighs recall beta times as much as precision; 0.5 is the GEC norm).
+    """
+    if not 0 < beta < float("inf"):
+        raise ValueError(
+            f"beta must be a finite number > 0, not {beta!r} (F_beta weighs recall beta times as much as "
+            "precision; GEC reports F_0.5)"
+        )
+    return beta
+
+
 def precision_recall_f(counts: Counts, beta: float = 0.5) -> tuple[float, float, float]:
     """Corpus P, R, F_beta with the official conventions: P = 1 with nothing proposed, R = 1 with no gold
     edits, F = 0 when P and R are both 0."""
@@ -112,6 +126,7 @@ def score_sentence(
     ``graph`` may pass the :func:`build_edit_graph` of this (source, hypothesis) pair, built with the same
     ``max_unchanged_words`` and ``compat``, to score one output against several golds without rebuilding it.
     """
+    check_beta(beta)
     if char_level:
         hypothesis = to_chars(hypothesis)
     hyp_tokens = hypothesis.split()

@@ -204,12 +204,13 @@ LEADING_INSERTIONS_OUTPUT = ["The big cat sat on the mat .", "The dog ran .", "S
 
 
 def test_release_3_2_offsets_of_leading_insertions():
-    # Official 3.2 (its own code): a leading two-word insertion reads (0, 1), so it misses the gold (0, 0);
-    # the leading "She will" path offers "will" at (1, 1), which takes the gold insertion meant for after
-    # "She", so "He -> She" is followed by "go -> will go".
+    # Official 3.2 (its own code): a leading two-word insertion reads (0, 1), so it never matches the gold
+    # (0, 0) and the cheapest path merges it with "cat"; the leading "She will" path offers "will" at
+    # (1, 1), which takes the gold insertion meant for after "She", so "He -> She" is followed by
+    # "go -> will go".
     scores = list(iter_sentence_scores(LEADING_INSERTIONS_OUTPUT, parse_m2(LEADING_INSERTIONS_M2)))
     assert [s.per_annotator[0].system_edits for s in scores] == [
-        [(0, 1, "", "The big")],
+        [(0, 1, "cat", "The big cat")],
         [(0, 0, "", "The")],
         [(0, 1, "He", "She"), (1, 2, "go", "will go")],
     ]
@@ -307,8 +308,10 @@ def test_different_sentence_counts(tmp_path, capsys):
     system.write_text("A cat sat on the mat .\nThe dog .\n")
     code, err = run_cli(capsys, system, DATA / "source_gold")
     assert code == 2
-    assert "2 sentences" in err and "has 3" in err
-    with pytest.raises(M2FormatError, match="has 2 sentences but .* has 3"):
+    assert "has 2 lines" in err and "has 3 sentences" in err
+    with pytest.raises(
+        M2FormatError, match="has 2 lines but .* has 3 sentences; the output needs one line per"
+    ):
         score_files(system, DATA / "source_gold")
 
 
@@ -360,3 +363,111 @@ def test_bad_usage_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["only_one_file"])
     assert exc.value.code == 2
+
+
+# ---- input that used to give a valid-looking but wrong score -----------------------------------
+
+
+def test_gold_without_blank_lines_is_an_error(tmp_path, capsys):
+    # Read as one block, its edits index the S lines joined: a perfect output scored 0.001.
+    gold = tmp_path / "gold.m2"
+    gold.write_text(
+        "S a b\nA 0 1|||S|||x|||REQUIRED|||-NONE-|||0\nS c d\nA 1 2|||S|||y|||REQUIRED|||-NONE-|||0\n"
+    )
+    system = tmp_path / "sys.txt"
+    system.write_text("x b\nc y\n")
+    code, err = run_cli(capsys, system, gold)
+    assert code == 2
+    assert f"{gold}:3:" in err and "add an empty line before each 'S ' line" in err
+    # S lines first, then the edits on their joined tokens, is the official multi-sentence block: kept
+    assert len(parse_m2("S a b\nS c d\nA 3 4|||S|||D|||REQUIRED|||-NONE-|||0\n")) == 2
+
+
+def test_byte_order_mark_is_stripped(tmp_path, capsys):
+    # With it, the first token of line 1 reads "\ufeffThe", a spurious edit that cost precision.
+    gold = tmp_path / "gold.m2"
+    gold.write_bytes(b"\xef\xbb\xbfS The cat sit .\nA 2 3|||SVA|||sits|||REQUIRED|||-NONE-|||0\n")
+    system = tmp_path / "sys.txt"
+    system.write_bytes(b"\xef\xbb\xbfThe cat sits .\n")
+    assert run_cli(capsys, system, gold)[0] == 0
+    result = score_files(system, gold)
+    assert (result.correct, result.proposed, result.gold) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("offsets", "problem"), [("2 1", "reversed"), ("-2 1", "negative"), ("-1 0", "negative")]
+)
+def test_reversed_or_negative_offsets_are_an_error(tmp_path, capsys, offsets, problem):
+    gold = tmp_path / "gold.m2"
+    gold.write_text(
+        f"S a b\nA 0 1|||S|||x|||REQUIRED|||-NONE-|||0\nA {offsets}|||S|||y|||REQUIRED|||-NONE-|||0\n"
+    )
+    system = tmp_path / "sys.txt"
+    system.write_text("x b\n")
+    code, err = run_cli(capsys, system, gold)
+    assert code == 2
+    assert f"{gold}:3: edit offsets {offsets} are {problem}; offsets are token positions 0..2" in err
+
+
+@pytest.mark.parametrize("offsets", ["1 3", "3 3"])
+def test_offsets_past_the_sentence_are_dropped_with_a_warning(tmp_path, caplog, offsets):
+    # The official scorer drops them silently (and the NLPCC-2018 test gold has one): same figures, but said.
+    gold = tmp_path / "gold.m2"
+    gold.write_text(
+        f"S a b\nA 0 1|||S|||x|||REQUIRED|||-NONE-|||0\nA {offsets}|||S|||y|||REQUIRED|||-NONE-|||0\n"
+    )
+    with caplog.at_level("WARNING", logger="m2scorer"):
+        sentences = load_gold(gold)
+    assert sentences[0].edits == {0: [(0, 1, "a", ("x",))]}
+    assert (
+        f"{gold}:3: edit offsets {offsets} go past the sentence's 2 tokens; the edit is dropped"
+        in caplog.text
+    )
+
+
+def test_noop_edits_keep_their_annotator():
+    gold = parse_m2(
+        "S a b\nA -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0\nA 0 1|||S|||x|||REQUIRED|||-NONE-|||1\n"
+    )
+    assert gold[0].edits == {0: [], 1: [(0, 1, "a", ("x",))]}
+    assert one("S a b\nA -1 -1|||noop|||-NONE-|||REQUIRED|||-NONE-|||0\n", "a b") == (Counts(0, 0, 0), 0)
+
+
+@pytest.mark.parametrize("beta", ["-1", "0", "nan", "inf"])
+def test_beta_must_be_positive(capsys, beta):
+    with pytest.raises(SystemExit) as exc:
+        main(["--beta", beta, str(DATA / "system"), str(DATA / "source_gold")])
+    assert exc.value.code == 2
+    assert "argument --beta: beta must be a finite number > 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        score_files(DATA / "system", DATA / "source_gold", beta=float(beta))
+
+
+CJK_M2 = "S 我 喜欢 北京 天安门\nA 1 2|||S|||爱|||REQUIRED|||-NONE-|||0\n"
+
+
+def test_cjk_gold_without_char_level_warns(tmp_path, caplog):
+    gold = tmp_path / "gold.m2"
+    gold.write_text(CJK_M2, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="m2scorer"):
+        load_gold(gold)
+    assert len(caplog.records) == 1
+    assert str(gold) in caplog.text and "100% of the source characters" in caplog.text
+    assert "--char_level" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="m2scorer"):
+        load_gold(gold, char_level=True)
+        load_gold(DATA / "source_gold")
+    assert not caplog.records
+
+
+def test_cjk_warning_reaches_the_cli_user(tmp_path):
+    gold, system = tmp_path / "gold.m2", tmp_path / "sys.txt"
+    gold.write_text(CJK_M2, encoding="utf-8")
+    system.write_text("我爱北京天安门\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "m2scorer", str(system), str(gold)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True)
+    assert proc.stderr.startswith(f"m2scorer: warning: {gold}: 100% of the source characters")
+    assert "use --char_level" in proc.stderr
+    proc = subprocess.run([*cmd, "--char_level"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert proc.stderr == "" and proc.stdout.splitlines()[-1] == "F_0.5       : 1.0000"
