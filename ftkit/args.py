@@ -107,14 +107,31 @@ def check_values(args: Any) -> None:
         raise ConfigurationError(
             f"--output_dir {output_dir} is a file, not a folder: give a new folder or a run folder."
         )
-    predictions_file = getattr(args, "predictions_file", None)
-    if predictions_file is not None and Path(predictions_file).is_dir():
-        raise ConfigurationError(
-            f"--predictions_file {predictions_file} is a folder: give a file name, such as "
-            f"{Path(predictions_file) / 'generated_predictions.txt'}."
-        )
+    if getattr(args, "predictions_file", None) is not None:
+        check_output_file(args.predictions_file, "--predictions_file")
     if getattr(args, "deepspeed", None):
         check_deepspeed(args.deepspeed)
+
+
+def check_output_file(path: str | Path, flag: str) -> None:
+    """Check, before any work, that `path` can be written as a file (write_lines creates missing folders).
+
+    Raises:
+        ConfigurationError: `path` is a folder, a path above it is a file, or the folder it would be made in
+            is not writable; the message names `flag`.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigurationError(
+            f"{flag} {path} is a folder; give the path of a file, such as "
+            f"{path / 'generated_predictions.txt'}."
+        )
+    existing = next(folder for folder in path.absolute().parents if folder.exists())
+    if not existing.is_dir():
+        raise ConfigurationError(f"{flag} {path}: {existing} is a file, so no folder can be made there.")
+    writable = path if path.exists() else existing
+    if not os.access(writable, os.W_OK):
+        raise ConfigurationError(f"{flag} {path}: {writable} is not writable; give a path you can write.")
 
 
 def check_deepspeed(config: str | dict) -> None:

@@ -5,10 +5,11 @@ What this module adds to TRL, and why:
            `source`/`target`, or an M2 file) are checked line by line (DataError names file and line).
            `prompt` is the input text, as `source` is for SFT: `build_prompt` applies --prompt_template, so a
            model is tuned with the prompts it was finetuned with (`--prompt_template none` keeps it as is).
-  Encoding The prompt and each answer are tokenised separately and concatenated, answer + EOS, exactly as
-           `ftkit.data.encode_clm` does for SFT: a DPO/RM model scores the very token sequences an SFT model
-           was trained on (TRL would tokenise prompt + answer as one string, which can split the answer's
-           first word differently).
+  Encoding Prompts and answers are encoded by `ftkit.data` (encode_prompts, encode_clm), as for SFT: the
+           DPO and RM pairs, the GRPO prompts generated from, and the reward model's scoring. So a model is
+           tuned and scored on the very token sequences an SFT model was trained on: TRL would tokenise
+           prompt + answer as one string (which can split the answer's first word differently) and a
+           templated prompt with the tokenizer's special tokens (a second BOS after a chat template's).
   Reward   `m2_f05_reward`: a completion's sentence-level F0.5 against the source's gold edits, from the
            project's m2scorer (`score_sentence`, then the official P/R/F conventions): a sentence without gold
            edits scores 1.0 when left unchanged and 0.0 when changed; with gold edits, 0.0 when unchanged.
@@ -25,7 +26,6 @@ import difflib
 import json
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,9 +51,18 @@ from ftkit.args import (
     check_launch,
 )
 from ftkit.checkpointing import CrashSafeCheckpointMixin
-from ftkit.data import EXAMPLE_ROW, DataError, read_jsonl_rows
+from ftkit.data import (
+    EXAMPLE_ROW,
+    IGNORE_INDEX,
+    DataError,
+    encode_clm,
+    encode_prompts,
+    log_truncation,
+    read_jsonl_rows,
+)
+from ftkit.generation import template_for
 from ftkit.loading import log_load
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt, uses_chat_template
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
 from m2scorer import GoldSentence, M2FormatError, load_gold, precision_recall_f, score_sentence
 
 logger = logging.getLogger(__name__)
@@ -124,7 +133,11 @@ class PreferenceArguments(CheckedArguments):
         },
     )
     max_source_length: int = field(
-        default=256, metadata={"help": "rm/dpo: longest prompt in tokens; longer prompts are truncated."}
+        default=256,
+        metadata={
+            "help": "Longest prompt in tokens (rm/dpo pairs, grpo prompts, the grpo reward model's input): a "
+            "longer source is cut, the template around it kept whole, as in finetune.py."
+        },
     )
     max_target_length: int = field(
         default=256,
@@ -315,28 +328,6 @@ def read_gold_sentences(path: str | Path, max_samples: int | None = None) -> lis
     return sentences
 
 
-def encode_answers(
-    tokenizer: PreTrainedTokenizerBase,
-    prompts: list[str],
-    answers: Sequence[list[str]],
-    max_source_length: int,
-    max_target_length: int,
-    add_special_tokens: bool = True,
-) -> tuple[list[list[int]], list[list[list[int]]]]:
-    """Token ids of each prompt and of each answer + EOS, as SFT encodes them.
-
-    `add_special_tokens` False for chat-template prompts, which already hold theirs.
-    """
-    prompt_ids = tokenizer(
-        prompts, max_length=max_source_length, truncation=True, add_special_tokens=add_special_tokens
-    )["input_ids"]
-    encoded = []
-    for column in answers:
-        ids = tokenizer(column, add_special_tokens=False, max_length=max_target_length - 1, truncation=True)
-        encoded.append([row + [tokenizer.eos_token_id] for row in ids["input_ids"]])
-    return prompt_ids, encoded
-
-
 def encode_preference_dataset(
     pairs: dict[str, list[str]],
     stage: str,
@@ -345,39 +336,55 @@ def encode_preference_dataset(
     max_source_length: int,
     max_target_length: int,
 ) -> Dataset:
-    """Tokenised pairs in the layout TRL's trainers take as already processed.
+    """Tokenised pairs in the layout TRL's trainers take as already processed: each prompt + answer + EOS
+    encoded by `ftkit.data.encode_clm`, as SFT encodes a source + target.
 
     dpo: prompt_ids, chosen_ids, rejected_ids (answers only); rm: chosen_ids, rejected_ids (prompt + answer).
     """
-    prompts = [build_prompt(prompt, template, tokenizer) for prompt in pairs["prompt"]]
-    prompt_ids, (chosen, rejected) = encode_answers(
-        tokenizer,
-        prompts,
-        [pairs["chosen"], pairs["rejected"]],
+    encoded = {
+        name: encode_clm(
+            {"source": pairs["prompt"], "target": pairs[name]},
+            tokenizer,
+            template,
+            max_source_length,
+            max_target_length,
+        )
+        for name in ("chosen", "rejected")
+    }
+    log_truncation(
+        Dataset.from_dict(encoded["chosen"]),
+        "prompts and chosen answers",
         max_source_length,
         max_target_length,
-        add_special_tokens=not uses_chat_template(template),
     )
-    if stage == "dpo":
-        return Dataset.from_dict({"prompt_ids": prompt_ids, "chosen_ids": chosen, "rejected_ids": rejected})
-    return Dataset.from_dict(
-        {
-            "chosen_ids": [p + c for p, c in zip(prompt_ids, chosen, strict=True)],
-            "rejected_ids": [p + r for p, r in zip(prompt_ids, rejected, strict=True)],
-        }
-    )
+    if stage == "rm":
+        return Dataset.from_dict({f"{name}_ids": encoded[name]["input_ids"] for name in encoded})
+    # The prompt's tokens are the labels the loss ignores; both answers share the prompt.
+    prompt_lengths = [labels.count(IGNORE_INDEX) for labels in encoded["chosen"]["labels"]]
+    columns = {
+        "prompt_ids": [ids[:n] for ids, n in zip(encoded["chosen"]["input_ids"], prompt_lengths, strict=True)]
+    }
+    for name in encoded:
+        columns[f"{name}_ids"] = [
+            ids[n:] for ids, n in zip(encoded[name]["input_ids"], prompt_lengths, strict=True)
+        ]
+    return Dataset.from_dict(columns)
 
 
 def grpo_dataset(
-    sentences: list[GoldSentence], template: str, tokenizer: PreTrainedTokenizerBase | None = None
+    sentences: list[GoldSentence], template: str, tokenizer: PreTrainedTokenizerBase, max_source_length: int
 ) -> Dataset:
-    """Columns GRPOTrainer passes to the reward functions: prompt (templated), source, gold_edits (JSON).
-
-    The chat template needs `tokenizer`."""
+    """Columns of GRPO's rows: prompt (the templated text, which TRL requires), prompt_ids (the prompt as
+    `ftkit.data.encode_prompts` encodes it for SFT, which GecGRPOTrainer generates from), and source and
+    gold_edits (JSON) for the reward functions."""
+    sources = [s.source for s in sentences]
+    encoded = encode_prompts(sources, tokenizer, template, max_source_length)
+    log_truncation(Dataset.from_dict(encoded), "GRPO prompts", max_source_length, 0)
     return Dataset.from_dict(
         {
-            "prompt": [build_prompt(s.source, template, tokenizer) for s in sentences],
-            "source": [s.source for s in sentences],
+            "prompt": [build_prompt(source, template, tokenizer) for source in sources],
+            "prompt_ids": encoded["input_ids"],
+            "source": sources,
             "gold_edits": [_dump_gold(s.edits) for s in sentences],
         }
     )
@@ -410,8 +417,8 @@ def m2_f05_reward(
 
 
 class RewardModelScorer:
-    """GRPO reward from a reward model trained with --stage rm: its score for prompt + completion + EOS,
-    encoded exactly as in reward-model training."""
+    """GRPO reward from a reward model trained with --stage rm: its score for source + completion, encoded as
+    in reward-model training (encode_preference_dataset), with the reward model's own prompt template."""
 
     __name__ = "reward_model"  # TRL logs each reward under its function's name
 
@@ -425,15 +432,20 @@ class RewardModelScorer:
     ) -> None:
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
+        self.template = template_for(model.name_or_path)
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
 
-    def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
+    def __call__(self, completions: list[str], source: list[str], **kwargs: Any) -> list[float]:
         answers = [" ".join(c.split()) for c in completions]
-        prompt_ids, (answer_ids,) = encode_answers(
-            self.tokenizer, prompts, [answers], self.max_source_length, self.max_target_length
+        encoded = encode_clm(
+            {"source": source, "target": answers},
+            self.tokenizer,
+            self.template,
+            self.max_source_length,
+            self.max_target_length,
         )
-        rows = [{"input_ids": p + a} for p, a in zip(prompt_ids, answer_ids, strict=True)]
+        rows = [{"input_ids": ids} for ids in encoded["input_ids"]]
         batch = self.tokenizer.pad(rows, padding_side="right", return_tensors="pt").to(self.model.device)
         with torch.inference_mode():
             return self.model(**batch).logits[:, 0].float().tolist()
@@ -491,7 +503,24 @@ class GecDPOTrainer(CrashSafeCheckpointMixin, DPOTrainer):
 
 
 class GecGRPOTrainer(CrashSafeCheckpointMixin, GRPOTrainer):
-    """TRL's GRPOTrainer with crash-safe checkpoints."""
+    """TRL's GRPOTrainer generating from the prompts as SFT encodes them (grpo_dataset's prompt_ids), with
+    crash-safe checkpoints."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # TRL hands _tokenize_prompts the prompt texts only. A prompt's text is its source in the template, so
+        # it names the one encoding of that source.
+        self.prompt_ids = {
+            prompt: ids
+            for dataset in (self.train_dataset, self.eval_dataset)
+            if dataset is not None
+            for prompt, ids in zip(dataset["prompt"], dataset["prompt_ids"], strict=True)
+        }
+
+    def _tokenize_prompts(self, prompts: list):
+        # TRL tokenises the text again, with the tokenizer's special tokens: a second BOS after a chat
+        # template's own, and no cut at --max_source_length.
+        return [self.prompt_ids[prompt] for prompt in prompts], None, {}
 
 
 def build_preference_trainer(

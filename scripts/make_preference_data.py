@@ -25,11 +25,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ftkit.data import DataError  # noqa: E402
+from ftkit.args import DataArguments  # noqa: E402
+from ftkit.data import DataError, encode_prompts  # noqa: E402
 from ftkit.generation import GenerationSettings, decode, template_for, write_lines  # noqa: E402
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer  # noqa: E402
 from ftkit.preference import read_gold_sentences, sentence_f05  # noqa: E402
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt  # noqa: E402
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, TemplateError  # noqa: E402
 
 logger = logging.getLogger("make_preference_data")
 
@@ -49,14 +50,18 @@ def choose_pair(candidates: list[str], scores: list[float], min_margin: float) -
 
 @torch.no_grad()
 def n_best(
-    model, tokenizer, prompts: list[str], settings: GenerationSettings, num_return: int, batch_size: int
+    model,
+    tokenizer,
+    prompt_ids: list[list[int]],
+    settings: GenerationSettings,
+    num_return: int,
+    batch_size: int,
 ) -> list[list[str]]:
-    """`num_return` decoded corrections per prompt (new tokens only), in the model's order."""
+    """`num_return` decoded corrections per prompt (token ids, new tokens only), in the model's order."""
     out: list[list[str]] = []
-    for start in range(0, len(prompts), batch_size):
-        batch = tokenizer(
-            prompts[start : start + batch_size], return_tensors="pt", padding=True, padding_side="left"
-        ).to(model.device)
+    for start in range(0, len(prompt_ids), batch_size):
+        rows = [{"input_ids": ids} for ids in prompt_ids[start : start + batch_size]]
+        batch = tokenizer.pad(rows, return_tensors="pt", padding_side="left").to(model.device)
         generated = model.generate(**batch, num_return_sequences=num_return, **settings.kwargs())
         texts = decode(tokenizer, generated[:, batch["input_ids"].shape[1] :].tolist())
         out += [texts[i : i + num_return] for i in range(0, len(texts), num_return)]
@@ -79,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--do_sample", action="store_true", help="sample candidates instead of beam search")
     parser.add_argument("--temperature", type=float, default=1.0, help="with --do_sample")
     parser.add_argument("--max_new_tokens", type=int, default=64)
+    parser.add_argument(
+        "--max_source_length",
+        type=int,
+        default=DataArguments.max_source_length,
+        help="longest prompt in tokens, as finetune.py's: a longer source is cut, the template kept whole",
+    )
     parser.add_argument("--include_source", action="store_true", help="the unchanged source is a candidate")
     parser.add_argument(
         "--include_target", action="store_true", help="the gold target is a candidate (JSONL)"
@@ -103,22 +114,25 @@ def main(argv: list[str] | None = None) -> int:
                 targets = [json.loads(line)["target"] for line in f if line.strip()][: len(sentences)]
         config = load_config(args.model_name_or_path)
         tokenizer = load_tokenizer(args.model_name_or_path)
+        template = template_for(args.model_name_or_path, args.prompt_template)
+        # The prompts as SFT encoded them (a chat template's BOS once, a long source cut, the cue kept).
+        prompt_ids = encode_prompts(
+            [s.source for s in sentences], tokenizer, template, args.max_source_length
+        )["input_ids"]
         model = load_model(args.model_name_or_path, "clm", config, tokenizer, dtype="auto")
-    except (DataError, ModelLoadError) as e:
+    except (DataError, ModelLoadError, TemplateError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = model.to(device).eval()
     torch.manual_seed(args.seed)
-    template = template_for(args.model_name_or_path, args.prompt_template)
     settings = GenerationSettings(
         max_new_tokens=args.max_new_tokens,
         num_beams=1 if args.do_sample else args.num_candidates,
         do_sample=args.do_sample,
         temperature=args.temperature,
     )
-    prompts = [build_prompt(s.source, template) for s in sentences]
-    generated = n_best(model, tokenizer, prompts, settings, args.num_candidates, args.batch_size)
+    generated = n_best(model, tokenizer, prompt_ids, settings, args.num_candidates, args.batch_size)
 
     rows = []
     for sentence, target, hypotheses in zip(sentences, targets, generated, strict=True):

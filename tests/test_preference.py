@@ -8,20 +8,26 @@ reward raises the mean reward of sampled corrections. Run with -s to see the bef
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from functools import partial
 
 import make_preference_data
 import pytest
 import torch
+from datasets import Dataset
 from transformers import set_seed
 
 import preference_tune
 from conftest import EVAL_SAMPLE, REPO, SAMPLE, assert_fails_cleanly, run_command, run_deepspeed
-from ftkit.data import DataError, encode_dataset, load_dataset_file
+from ftkit.data import DataError, encode_dataset, encode_prompts, load_dataset_file
 from ftkit.generation import decode
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.preference import (
+    TOOLKIT_DEFAULTS,
+    GRPOArguments,
+    RewardModelScorer,
+    build_preference_trainer,
     dpo_margins,
     encode_preference_dataset,
     gold_edits,
@@ -34,7 +40,7 @@ from ftkit.preference import (
     sentence_f05,
 )
 from ftkit.templates import build_prompt
-from m2scorer import load_gold
+from m2scorer import GoldSentence, load_gold
 
 
 def write_jsonl(path, rows):
@@ -97,9 +103,9 @@ def test_sentence_f05_conventions():
     assert sentence_f05("  He goes to the   park . ", "He go to park .", two) == 1.0  # whitespace ignored
 
 
-def test_m2_reward_takes_trls_arguments():
+def test_m2_reward_takes_trls_arguments(tiny_model):
     sentences = read_gold_sentences(EVAL_SAMPLE / "gold.m2", 2)
-    rows = grpo_dataset(sentences, "gec")
+    rows = grpo_dataset(sentences, "gec", load_tokenizer(str(tiny_model("llama"))), 256)
     assert rows[0]["prompt"] == build_prompt(sentences[0].source, "gec")
     rewards = m2_f05_reward(
         prompts=rows["prompt"],
@@ -134,6 +140,97 @@ def test_pairs_are_encoded_as_sft_encodes_them(tiny_model):
         assert d["prompt_ids"] + d["chosen_ids"] == s["input_ids"] == r["chosen_ids"]
         assert d["chosen_ids"][-1] == tokenizer.eos_token_id
         assert r["rejected_ids"] == d["prompt_ids"] + d["rejected_ids"]
+
+
+@pytest.mark.parametrize(
+    "family, template", [("llama3", "chat"), ("llama3", "gec"), ("qwen3", "chat"), ("llama", "alpaca")]
+)
+def test_one_prompt_encoding_for_sft_dpo_rm_and_grpo(tiny_model, tmp_path, family, template):
+    """Token for token, a source cut to fit included: SFT's prompt + target + EOS is DPO's prompt + chosen,
+    RM's chosen, what the reward-model scorer scores, and GRPO generates from DPO's prompt. A tokenizer that
+    adds a BOS (llama3, whose chat template writes one too) starts each with exactly one."""
+    model_path = tmp_path / "model"
+    shutil.copytree(tiny_model(family), model_path)
+    (model_path / "run_args.json").write_text(json.dumps({"prompt_template": template}))  # the RM's template
+    tokenizer = load_tokenizer(str(model_path))
+    rows = sample_rows(3, offset=1) + [
+        {"source": " ".join(["He go home ."] * 30), "target": "He goes home ."}
+    ]
+    limit = len(encode_prompts([""], tokenizer, template, 10_000)["input_ids"][0]) + 12
+    sft = encode_dataset(Dataset.from_list(rows), "clm", tokenizer, template, limit, 64)
+    pairs = {
+        "prompt": [r["source"] for r in rows],
+        "chosen": [r["target"] for r in rows],
+        "rejected": ["x ."] * len(rows),
+    }
+    dpo = encode_preference_dataset(pairs, "dpo", tokenizer, template, limit, 64)
+    rm = encode_preference_dataset(pairs, "rm", tokenizer, template, limit, 64)
+    sentences = [GoldSentence(r["source"], gold_edits(r["source"], r["target"])) for r in rows]
+    grpo = grpo_dataset(sentences, template, tokenizer, limit)
+    config = load_config(str(model_path))
+    policy = load_model(str(model_path), "clm", config, tokenizer, "auto")
+    grpo_args = GRPOArguments(
+        output_dir=str(tmp_path / "grpo"),
+        use_cpu=True,
+        per_device_train_batch_size=2,
+        num_generations=2,
+        max_completion_length=4,
+        report_to="none",
+        **TOOLKIT_DEFAULTS,
+    )
+    trainer = build_preference_trainer(
+        "grpo", policy, tokenizer, grpo_args, grpo, reward_funcs=[m2_f05_reward]
+    )
+    generated_from, _, _ = trainer._tokenize_prompts(grpo["prompt"])
+
+    reward_model = load_reward_model(str(model_path), load_config(str(model_path)), tokenizer)
+    scored = []
+    reward_model.register_forward_pre_hook(
+        lambda module, args, kwargs: scored.extend(
+            ids[mask.bool()].tolist()
+            for ids, mask in zip(kwargs["input_ids"], kwargs["attention_mask"], strict=True)
+        ),
+        with_kwargs=True,
+    )
+    RewardModelScorer(reward_model, tokenizer, limit, 64, torch.device("cpu"))(
+        completions=pairs["chosen"], source=pairs["prompt"]
+    )
+
+    assert len(dpo[-1]["prompt_ids"]) == limit, "the long source is cut to fit"
+    adds_bos = tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id
+    for s, d, r, g, scored_ids in zip(sft, dpo, rm, generated_from, scored, strict=True):
+        assert s["input_ids"] == d["prompt_ids"] + d["chosen_ids"] == r["chosen_ids"] == scored_ids
+        assert g == d["prompt_ids"]
+        if adds_bos:
+            assert g[0] == tokenizer.bos_token_id and g.count(tokenizer.bos_token_id) == 1
+
+
+def test_pairs_from_a_chat_model_are_generated_from_its_sft_prompts(
+    tiny_model, tmp_path, monkeypatch, capsys
+):
+    model = tiny_model("llama3")
+    tokenizer = load_tokenizer(str(model))
+    sources = [r["source"] for r in sample_rows(3)]
+    generated_from = []
+    n_best = make_preference_data.n_best
+
+    def recording(model, tokenizer, prompt_ids, *args):
+        generated_from.extend(prompt_ids)
+        return n_best(model, tokenizer, prompt_ids, *args)
+
+    monkeypatch.setattr(make_preference_data, "n_best", recording)
+    common = ["--model_name_or_path", str(model), "--input_file", str(SAMPLE / "train.jsonl")]
+    common += ["--max_samples", "3", "--num_candidates", "2", "--max_new_tokens", "4", "--include_target"]
+    out = tmp_path / "pairs.jsonl"
+    assert make_preference_data.main([*common, "--output_file", str(out), "--prompt_template", "chat"]) == 0
+    assert generated_from == encode_prompts(sources, tokenizer, "chat", 256)["input_ids"]
+    assert all(ids.count(tokenizer.bos_token_id) == 1 for ids in generated_from)
+    assert out.is_file()
+
+    common[1] = str(tiny_model("llama"))  # LLaMA-2 style: no chat template
+    assert make_preference_data.main([*common, "--output_file", str(out), "--prompt_template", "chat"]) == 2
+    err = capsys.readouterr().err
+    assert "has none (no chat_template" in err and "Traceback" not in err
 
 
 def test_choose_pair():
