@@ -3,20 +3,23 @@
 Usage:
     python scripts/prepare_eval_set.py conll14 --m2 path/to/official-2014.combined.m2
     python scripts/prepare_eval_set.py nlpcc18 --m2 path/to/NLPCC2018_GEC/   # searched for its usual file
-    python scripts/prepare_eval_set.py my_set --m2 my.m2 [--char_level] [--out data/eval/my_set]
+    python scripts/prepare_eval_set.py my_set --m2 my.m2 [--metric m2|m2_char|errant] [--out data/eval/my_set]
 
 Writes <out> (default $DATA_ROOT/eval/NAME, DATA_ROOT defaulting to <repo>/data):
     source.txt    model inputs, one per line: the M2 `S` lines (for Chinese sets with the word segmentation
                   removed, as the model sees raw text)
     gold.m2       the gold file, copied unchanged
-    dataset.json  name, sentence count, whether to score with --char_level, where the gold came from
+    dataset.json  name, sentence count, metric (m2, m2_char or errant; char_level: whether m2_char), where
+                  the gold came from
     .gitignore    `*`: evaluation data comes under its own terms and stays out of the repository
 
-Known sets (NAME: usual gold file names; scoring):
-    conll14:  official-2014.combined.m2 (CoNLL-2014 test, 1,312 sentences, 2 annotators); word level
-    bea19dev: ABCN.dev.gold.bea19.m2, bea-dev.m2 (BEA-2019 dev, ERRANT M2; non-commercial only); word level
-    nlpcc18:  gold.01, nlpcc18.gold, nlpcc18.gold.m2 (NLPCC-2018 Chinese test, PKUNLP-segmented); char level
-Any other NAME needs --m2 (a file) and --char_level for unsegmented-language scoring.
+Known sets (NAME: usual gold file names; metric):
+    conll14:  official-2014.combined.m2 (CoNLL-2014 test, 1,312 sentences, 2 annotators); m2 (words)
+    bea19dev: ABCN.dev.gold.bea19.m2, bea-dev.m2 (BEA-2019 dev, ERRANT M2; non-commercial only); errant
+    nlpcc18:  gold.01, nlpcc18.gold, nlpcc18.gold.m2 (NLPCC-2018 Chinese test, PKUNLP-segmented); m2_char
+Any other NAME needs --m2 (a file); its metric is m2, or m2_char when the gold is mostly Chinese or
+Japanese (ideographs, kana): such text is scored on characters, as unsegmented text must be, unless
+--no-char_level or --metric says otherwise. --char_level is --metric m2_char.
 Exit status 0 on success, 2 on bad input (the message says what to pass).
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,29 +38,32 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from m2scorer import M2FormatError, load_gold  # noqa: E402
+from m2scorer.reader import UNSEGMENTED_SHARE, unsegmented_share  # noqa: E402
+
+METRICS = ("m2", "m2_char", "errant")
 
 
 @dataclass(frozen=True)
 class KnownSet:
     gold_names: tuple[str, ...]
-    char_level: bool
+    metric: str
     description: str
 
 
 KNOWN_SETS = {
     "conll14": KnownSet(
         ("official-2014.combined.m2",),
-        False,
+        "m2",
         "CoNLL-2014 shared task test set (NUS, release 3.2), annotators 0 and 1",
     ),
     "bea19dev": KnownSet(
         ("ABCN.dev.gold.bea19.m2", "bea-dev.m2"),
-        False,
+        "errant",
         "BEA-2019 shared task dev set (W&I+LOCNESS, ERRANT M2); non-commercial research and education only",
     ),
     "nlpcc18": KnownSet(
         ("gold.01", "nlpcc18.gold", "nlpcc18.gold.m2"),
-        True,
+        "m2_char",
         "NLPCC-2018 shared task 2 Chinese GEC test set, PKUNLP-segmented; scored on characters",
     ),
 }
@@ -104,16 +111,65 @@ def find_gold(name: str, m2: Path | None) -> Path:
     raise ValueError(f"no {' or '.join(known.gold_names)} under {m2}; pass the file with --m2.")
 
 
-def prepare(name: str, gold_path: Path, out: Path, char_level: bool) -> int:
-    """Write the set's folder; return its sentence count.
+def choose_metric(name: str, sources: list[str], metric: str | None, char_level: bool | None) -> str:
+    """The set's metric: --metric, else --char_level, else the known set's, else m2_char for a mostly
+    Chinese/Japanese gold (scored on words, a perfect output of other segmentation scores near 0), else m2.
+
+    Raises:
+        ValueError: --metric and --char_level disagree, or errant (English only) for a CJK gold.
+    """
+    cjk = unsegmented_share(sources) >= UNSEGMENTED_SHARE
+    if metric and char_level is not None and (metric == "m2_char") != char_level:
+        flag = "--char_level" if char_level else "--no-char_level"
+        raise ValueError(f"--metric {metric} and {flag} disagree: give one of them.")
+    known = KNOWN_SETS.get(name)
+    if metric is None:
+        if char_level:
+            metric = "m2_char"
+        elif known and not (char_level is False and known.metric == "m2_char"):
+            metric = known.metric
+        elif char_level is None and cjk:
+            metric = "m2_char"
+            print(
+                f"{name}: the gold is mostly Chinese/Japanese text: scoring on characters (m2_char); "
+                "pass --no-char_level to score its words",
+                file=sys.stderr,
+            )
+        else:
+            metric = "m2"
+    if cjk and metric == "errant":
+        raise ValueError(
+            "ERRANT scores English only; this gold is mostly Chinese/Japanese: use --metric m2_char."
+        )
+    if cjk and metric == "m2":
+        print(
+            f"{name}: warning: the gold is mostly Chinese/Japanese text scored on words (m2): an output "
+            "segmented differently loses correct edits; --char_level scores characters",
+            file=sys.stderr,
+        )
+    return metric
+
+
+def prepare(
+    name: str, gold_path: Path, out: Path, metric: str | None, char_level: bool | None
+) -> tuple[int, str]:
+    """Write the set's folder; return its sentence count and metric.
 
     Raises:
         M2FormatError: the gold file is not valid M2.
+        ValueError: the metric flags disagree or do not suit the gold (choose_metric).
     """
-    sentences = load_gold(gold_path)
+    # The reader warns about CJK text scored on words; here choose_metric decides, and says so itself.
+    reader_log = logging.getLogger("m2scorer.reader")
+    reader_log.disabled = True
+    try:
+        sentences = load_gold(gold_path)
+    finally:
+        reader_log.disabled = False
     if not sentences:
         raise M2FormatError(f"{gold_path}: no sentences (no `S` lines).")
-    sources = [unsegment(s.source.split()) if char_level else s.source for s in sentences]
+    metric = choose_metric(name, [s.source for s in sentences], metric, char_level)
+    sources = [unsegment(s.source.split()) if metric == "m2_char" else s.source for s in sentences]
     out.mkdir(parents=True, exist_ok=True)
     (out / "source.txt").write_text("".join(line + "\n" for line in sources), encoding="utf-8")
     shutil.copyfile(gold_path, out / "gold.m2")
@@ -121,13 +177,14 @@ def prepare(name: str, gold_path: Path, out: Path, char_level: bool) -> int:
     info = {
         "name": name,
         "sentences": len(sources),
-        "char_level": char_level,
+        "metric": metric,
+        "char_level": metric == "m2_char",
         "gold_from": str(gold_path.resolve()),
         "description": known.description if known else "",
     }
     (out / "dataset.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / ".gitignore").write_text("# Evaluation data comes under its own terms: never committed.\n*\n")
-    return len(sources)
+    return len(sources), metric
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,25 +193,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--m2", type=Path, help="the gold M2 file, or a folder holding a known set's file")
     parser.add_argument("--out", type=Path, help="output folder [$DATA_ROOT/eval/NAME]")
     parser.add_argument(
+        "--metric",
+        choices=METRICS,
+        help="m2 (words), m2_char (characters), errant (ERRANT, English) [the known set's; for another "
+        "set m2_char when the gold is mostly Chinese/Japanese, else m2]",
+    )
+    parser.add_argument(
         "--char_level",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="segmented Chinese-like text: remove the segmentation from inputs, score characters "
-        "[on for nlpcc18, off otherwise]",
+        "(--metric m2_char) [on for nlpcc18 and Chinese/Japanese golds, off otherwise]",
     )
     args = parser.parse_args(argv)
-    known = KNOWN_SETS.get(args.name)
-    char_level = args.char_level if args.char_level is not None else bool(known and known.char_level)
     data_root = Path(os.environ.get("DATA_ROOT") or REPO / "data")
     out = args.out or data_root / "eval" / args.name
     try:
         gold_path = find_gold(args.name, args.m2)
-        count = prepare(args.name, gold_path, out, char_level)
+        count, metric = prepare(args.name, gold_path, out, args.metric, args.char_level)
     except (ValueError, OSError) as e:  # M2FormatError is a ValueError
         print(f"prepare_eval_set.py: error: {e}", file=sys.stderr)
         return 2
-    level = "characters (--char_level)" if char_level else "words"
-    print(f"{out}: {count} sentences from {gold_path}; scored on {level}")
+    how = {
+        "m2": "M2 scorer on words",
+        "m2_char": "M2 scorer on characters (--char_level)",
+        "errant": "ERRANT",
+    }
+    print(f"{out}: {count} sentences from {gold_path}; scored with {metric} ({how[metric]})")
     return 0
 
 

@@ -31,6 +31,7 @@ def test_conll14_from_its_folder(tmp_path, capsys):
     assert (out / "gold.m2").read_bytes() == gold.read_bytes()
     info = json.loads((out / "dataset.json").read_text())
     assert info["name"] == "conll14" and info["sentences"] == 1312 and info["char_level"] is False
+    assert info["metric"] == "m2"
     assert (out / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
@@ -39,7 +40,7 @@ def test_nlpcc18_inputs_are_unsegmented_and_scored_on_characters(tmp_path):
     out = tmp_path / "nlpcc18"
     assert main(["nlpcc18", "--m2", str(GEC_DATA / "nlpcc18" / "nlpcc18.gold.m2"), "--out", str(out)]) == 0
     info = json.loads((out / "dataset.json").read_text())
-    assert info["sentences"] == 2000 and info["char_level"] is True
+    assert info["sentences"] == 2000 and info["char_level"] is True and info["metric"] == "m2_char"
     sources = lines(out / "source.txt")
     assert len(sources) == 2000
     assert sources[2] == "这样，你就会尝到泰国人死爱的味道。"
@@ -61,6 +62,8 @@ def test_bea19dev_errant_m2(tmp_path):
     assert main(["bea19dev", "--m2", str(m2), "--out", str(out)]) == 0
     expected = [line.rstrip() for line in lines(m2 / "bea-dev.txt")]
     assert lines(out / "source.txt") == expected and len(expected) == 4384
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["metric"] == "errant" and info["char_level"] is False  # scored as BEA-2019 is reported
 
 
 def test_unsegment_keeps_spaces_between_latin_words_only():
@@ -93,3 +96,46 @@ def test_errors_say_what_to_pass(tmp_path, capsys, argv, message):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
+
+
+CHINESE_GOLD = "S 他 跑 的 很 快 。\nA 2 3|||S|||得|||REQUIRED|||-NONE-|||0\n\nS 我 有 6 本 书 。\n\n"
+
+
+@pytest.mark.parametrize(
+    "flags, metric, note",
+    [
+        ([], "m2_char", "mostly Chinese/Japanese text: scoring on characters"),
+        (["--char_level"], "m2_char", ""),
+        (["--no-char_level"], "m2", "warning: the gold is mostly Chinese/Japanese text scored on words"),
+        (["--metric", "m2"], "m2", "--char_level scores characters"),
+    ],
+)
+def test_chinese_gold_is_detected(tmp_path, capsys, flags, metric, note):
+    m2 = tmp_path / "zh.m2"
+    m2.write_text(CHINESE_GOLD, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["my_zh", "--m2", str(m2), "--out", str(out), *flags]) == 0
+    info = json.loads((out / "dataset.json").read_text())
+    assert (info["metric"], info["char_level"]) == (metric, metric == "m2_char")
+    expected = (
+        ["他跑的很快。", "我有6本书。"] if metric == "m2_char" else ["他 跑 的 很 快 。", "我 有 6 本 书 。"]
+    )
+    assert lines(out / "source.txt") == expected
+    err = capsys.readouterr().err
+    assert note in err
+    assert "whitespace-separated tokens" not in err  # the scorer's own warning would contradict the choice
+
+
+@pytest.mark.parametrize(
+    "gold, flags, message",
+    [
+        (CHINESE_GOLD, ["--metric", "errant"], "ERRANT scores English only"),
+        ("S He go .\n\n", ["--metric", "m2", "--char_level"], "--metric m2 and --char_level disagree"),
+    ],
+)
+def test_metric_flags_that_do_not_fit(tmp_path, capsys, gold, flags, message):
+    m2 = tmp_path / "gold.m2"
+    m2.write_text(gold, encoding="utf-8")
+    assert main(["mine", "--m2", str(m2), "--out", str(tmp_path / "out"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
