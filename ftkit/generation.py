@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from transformers import (
     TextStreamer,
 )
 
-from ftkit.args import ConfigurationError
 from ftkit.data import IGNORE_INDEX
 from ftkit.templates import DEFAULT_TEMPLATE
 
@@ -244,27 +242,6 @@ def decode(
 
 def until_stop(ids: list[int], stop: set[int]) -> list[int]:
     return next((ids[:i] for i, token in enumerate(ids) if token in stop), ids)
-
-
-def check_output_file(path: str | Path, flag: str) -> None:
-    """Check, before any work, that `path` can be written as a file (write_lines creates missing folders).
-
-    Raises:
-        ConfigurationError: `path` is a folder, a path above it is a file, or the folder it would be made in
-            is not writable; the message names `flag`.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigurationError(
-            f"{flag} {path} is a folder; give the path of a file, such as "
-            f"{path / 'generated_predictions.txt'}."
-        )
-    existing = next(folder for folder in path.absolute().parents if folder.exists())
-    if not existing.is_dir():
-        raise ConfigurationError(f"{flag} {path}: {existing} is a file, so no folder can be made there.")
-    writable = path if path.exists() else existing
-    if not os.access(writable, os.W_OK):
-        raise ConfigurationError(f"{flag} {path}: {writable} is not writable; give a path you can write.")
 
 
 def write_lines(path: str | Path, lines: list[str]) -> None:

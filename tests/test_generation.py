@@ -9,12 +9,11 @@ from transformers import GenerationConfig, Seq2SeqTrainingArguments
 
 import finetune
 from conftest import EVAL_SAMPLE
-from ftkit.args import ConfigurationError
+from ftkit.args import ConfigurationError, check_output_file
 from ftkit.data import PaddingCollator, encode_clm, encode_dataset, encode_seq2seq
 from ftkit.generation import (
     MIN_SHARED_PREFIX,
     GenerationSettings,
-    check_output_file,
     decode,
     generate_one,
     generate_releasing_finished,
@@ -227,6 +226,7 @@ def test_prediction_stops_at_the_tokenizers_eos(ends_midway, tmp_path):
 
 
 def test_an_output_file_that_cannot_be_written_is_refused(tmp_path):
+    """Checked at parse time (ftkit.args), for write_lines at the end of prediction."""
     check_output_file(tmp_path / "new" / "out.txt", "--predictions_file")  # missing folders are made
     with pytest.raises(
         ConfigurationError, match=r"--predictions_file .* is a folder; give the path of a file"
