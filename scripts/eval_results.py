@@ -1,7 +1,7 @@
 """The bookkeeping behind eval_gec.sh: check its inputs, score predictions, keep the results table and plot.
 
 Usage (eval_gec.sh calls these; each prints its answer on stdout, errors on stderr with exit status 2):
-    python scripts/eval_results.py steps RUN_DIR STEP... | all      checkpoint steps to evaluate
+    python scripts/eval_results.py steps RUN_DIR STEP... | all      sealed checkpoint steps to evaluate
     python scripts/eval_results.py datasets DATA_ROOT [NAME...]     dataset names (default: all there)
     python scripts/eval_results.py template RUN_DIR                 prompt template the run trained with
     python scripts/eval_results.py done RUN_DIR --step S --dataset D --settings TEXT
@@ -13,7 +13,15 @@ Usage (eval_gec.sh calls these; each prints its answer on stdout, errors on stde
 Files in RUN_DIR:
     checkpoint-S/predictions/D.txt  predictions for dataset D (one line per line of D's source.txt)
     eval_results.tsv, eval_results.md   one row per (step, dataset); a rerun replaces its row
+    eval_results_types.tsv          ERRANT sets: TP/FP/FN per main error type (errant_compare -cat 2) per
+                                    (step, dataset); eval_results.md shows their F0.5 beside the main table
     eval_results.png                F0.5 against step per dataset, beside the training loss
+
+Each set's dataset.json names its metric (scripts/prepare_eval_set.py writes it): "m2" (the M2 scorer on
+words), "m2_char" (on characters: Chinese) or "errant" (ERRANT 3.0.2, span-based correction, as BEA-2019
+is reported). A dataset.json without "metric" means m2, or m2_char where it says `"char_level": true`.
+Only checkpoints with their completion marker are evaluated: a checkpoint still being written, or left
+half-written by a killed run, is skipped with a message.
 """
 
 from __future__ import annotations
@@ -32,9 +40,13 @@ sys.path.insert(0, str(REPO))
 from m2scorer import M2FormatError, score_files  # noqa: E402
 
 TABLE = "eval_results.tsv"
+TYPES_TABLE = "eval_results_types.tsv"
 MARKDOWN = "eval_results.md"
 PLOT = "eval_results.png"
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+# ftkit.checkpointing.MARKER (a test keeps them equal): importing ftkit would load torch for a file test.
+COMPLETION_MARKER = "checkpoint_complete.json"
+METRICS = ("m2", "m2_char", "errant")
 
 
 class EvalError(ValueError):
@@ -45,6 +57,7 @@ class EvalError(ValueError):
 class Row:
     step: int
     dataset: str
+    metric: str
     sentences: int
     precision: float
     recall: float
@@ -52,6 +65,16 @@ class Row:
     predict_seconds: float
     sentences_per_second: float
     settings: str
+
+
+@dataclass
+class TypeRow:
+    step: int
+    dataset: str
+    type: str
+    tp: int
+    fp: int
+    fn: int
 
 
 def predictions_path(run_dir: Path, step: int, dataset: str) -> Path:
@@ -85,17 +108,31 @@ def resolve_steps(run_dir: Path, wanted: list[str]) -> list[int]:
     if not wanted:
         raise EvalError("give the steps to evaluate, e.g. 500, several, or all.")
     if wanted == ["all"]:
-        return existing
-    steps = []
-    for item in wanted:
-        if not item.isdigit():
-            raise EvalError(f"step {item!r} is not a number; give steps like 500 1000, or all.")
-        if int(item) not in existing:
-            raise EvalError(
-                f"no checkpoint-{item} in {run_dir}. Checkpoints there: {' '.join(map(str, existing))}"
-            )
-        steps.append(int(item))
-    return list(dict.fromkeys(steps))
+        steps = existing
+    else:
+        steps = []
+        for item in wanted:
+            if not item.isdigit():
+                raise EvalError(f"step {item!r} is not a number; give steps like 500 1000, or all.")
+            if int(item) not in existing:
+                raise EvalError(
+                    f"no checkpoint-{item} in {run_dir}. Checkpoints there: {' '.join(map(str, existing))}"
+                )
+            steps.append(int(item))
+        steps = list(dict.fromkeys(steps))
+    unsealed = [s for s in steps if not (run_dir / f"checkpoint-{s}" / COMPLETION_MARKER).is_file()]
+    for step in unsealed:
+        print(
+            f"skip: {run_dir / f'checkpoint-{step}'} has no {COMPLETION_MARKER}: it is still being written "
+            "or its run was killed while saving it",
+            file=sys.stderr,
+        )
+    steps = [s for s in steps if s not in unsealed]
+    if not steps:
+        raise EvalError(
+            f"no complete checkpoint to evaluate among checkpoint-{'/'.join(map(str, unsealed))}."
+        )
+    return steps
 
 
 def available_datasets(data_root: Path) -> list[str]:
@@ -147,12 +184,23 @@ def count_lines(path: Path) -> int:
     return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
 
 
-def is_char_level(data_dir: Path) -> bool:
-    """Chinese and other unsegmented sets carry `"char_level": true` in dataset.json (prepare_eval_set.py)."""
+def dataset_metric(data_dir: Path) -> str:
+    """The metric dataset.json names (see the module docstring); m2 without a dataset.json.
+
+    Raises:
+        EvalError: dataset.json is not JSON or names another metric.
+    """
+    path = data_dir / "dataset.json"
+    if not path.is_file():
+        return "m2"
     try:
-        return bool(json.loads((data_dir / "dataset.json").read_text(encoding="utf-8")).get("char_level"))
-    except (OSError, ValueError):
-        return False
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise EvalError(f"{path}: not valid JSON ({e}); rewrite it with scripts/prepare_eval_set.py.") from e
+    metric = info.get("metric") or ("m2_char" if info.get("char_level") else "m2")
+    if metric not in METRICS:
+        raise EvalError(f"{path}: metric {metric!r} is not one of {', '.join(METRICS)}.")
+    return metric
 
 
 def read_table(run_dir: Path) -> list[Row]:
@@ -163,19 +211,72 @@ def read_table(run_dir: Path) -> list[Row]:
         reader = csv.DictReader(f, delimiter="\t")
         types = {field.name: field.type for field in fields(Row)}
         convert = {"int": int, "float": float, "str": str}
-        return [Row(**{k: convert[types[k]](v) for k, v in row.items()}) for row in reader]
+        # Tables written before the metric column held M2 scores only.
+        return [
+            Row(**{k: convert[types[k]](v) for k, v in {"metric": "m2", **row}.items()}) for row in reader
+        ]
 
 
-def markdown(rows: list[Row]) -> str:
+def read_types(run_dir: Path) -> list[TypeRow]:
+    path = run_dir / TYPES_TABLE
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        return [
+            TypeRow(int(r["step"]), r["dataset"], r["type"], int(r["tp"]), int(r["fp"]), int(r["fn"]))
+            for r in csv.DictReader(f, delimiter="\t")
+        ]
+
+
+def write_types(run_dir: Path, rows: list[TypeRow]) -> None:
+    partial = run_dir / (TYPES_TABLE + ".partial")
+    with partial.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+        writer.writerow([field.name for field in fields(TypeRow)])
+        for row in sorted(rows, key=lambda r: (r.dataset, r.type, r.step)):
+            writer.writerow(asdict(row).values())
+    partial.replace(run_dir / TYPES_TABLE)
+
+
+def markdown(rows: list[Row], types: list[TypeRow]) -> str:
     lines = [
-        "| step | dataset | sentences | P | R | F0.5 | predict s | sentences/s | settings |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| step | dataset | metric | sentences | P | R | F0.5 | predict s | sentences/s | settings |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         lines.append(
-            f"| {r.step} | {r.dataset} | {r.sentences} | {r.precision:.4f} | {r.recall:.4f} | {r.f05:.4f} "
-            f"| {r.predict_seconds:.1f} | {r.sentences_per_second:.1f} | {r.settings} |"
+            f"| {r.step} | {r.dataset} | {r.metric} | {r.sentences} | {r.precision:.4f} | {r.recall:.4f} "
+            f"| {r.f05:.4f} | {r.predict_seconds:.1f} | {r.sentences_per_second:.1f} | {r.settings} |"
         )
+    return (
+        "\n".join(lines)
+        + "\n"
+        + "".join(types_markdown(types, d) for d in sorted({t.dataset for t in types}))
+    )
+
+
+def types_markdown(types: list[TypeRow], dataset: str) -> str:
+    """F0.5 per ERRANT main error type (errant_compare -cat 2) and step: which errors a model fixes."""
+    from errant.commands.compare_m2 import computeFScore
+
+    rows = [t for t in types if t.dataset == dataset]
+    steps = sorted({t.step for t in rows})
+    by_type: dict[str, dict[int, TypeRow]] = {}
+    for t in rows:
+        by_type.setdefault(t.type, {})[t.step] = t
+    lines = [
+        "",
+        f"{dataset}: F0.5 per error type (ERRANT -cat 2; gold = TP + FN at the last step)",
+        "",
+        "| type | gold | " + " | ".join(f"step {s}" for s in steps) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in steps) + " |",
+    ]
+    for name, per_step in sorted(by_type.items()):
+        last = per_step[max(per_step)]
+        cells = [
+            f"{computeFScore(t.tp, t.fp, t.fn, 0.5)[2]:.4f}" if (t := per_step.get(s)) else "" for s in steps
+        ]
+        lines.append(f"| {name} | {last.tp + last.fn} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -198,7 +299,7 @@ def write_table(run_dir: Path, rows: list[Row]) -> None:
     partial.replace(run_dir / TABLE)
     # From the file, as `table` prints it: the unrounded rows would differ in a last digit now and then
     # (5.1499 s gives 5.1, but its stored 5.15 gives 5.2).
-    (run_dir / MARKDOWN).write_text(markdown(read_table(run_dir)), encoding="utf-8")
+    (run_dir / MARKDOWN).write_text(markdown(read_table(run_dir), read_types(run_dir)), encoding="utf-8")
 
 
 def is_done(run_dir: Path, step: int, dataset: str, settings: str) -> bool:
@@ -226,19 +327,36 @@ def score(run_dir: Path, step: int, dataset: str, data_dir: Path, settings: str,
             f"{predictions} has {produced} lines but {source} has {expected}: every input needs one "
             "prediction line. Was the prediction run cut short? Rerun with FORCE=1."
         )
-    result = score_files(predictions, data_dir / "gold.m2", char_level=is_char_level(data_dir))
+    metric = dataset_metric(data_dir)
+    types = [t for t in read_types(run_dir) if (t.step, t.dataset) != (step, dataset)]
+    if metric == "errant":
+        import errant_fast
+
+        # errant_compare -cat 2: the main error types (DET, VERB:TENSE, ...); the totals are -cat's too.
+        try:
+            result = errant_fast.score_files(predictions, data_dir / "gold.m2", cat=2)
+        except (errant_fast.ErrantInputError, errant_fast.ModelNotFoundError) as e:
+            raise EvalError(str(e)) from e
+        precision, recall, f05 = result.precision, result.recall, result.f
+        types += [TypeRow(step, dataset, name, *counts) for name, counts in result.categories.items()]
+    else:
+        result = score_files(predictions, data_dir / "gold.m2", char_level=metric == "m2_char")
+        precision, recall, f05 = result.precision, result.recall, result.f
     row = Row(
         step=step,
         dataset=dataset,
+        metric=metric,
         sentences=expected,
-        precision=result.precision,
-        recall=result.recall,
-        f05=result.f,
+        precision=precision,
+        recall=recall,
+        f05=f05,
         predict_seconds=seconds,
         sentences_per_second=expected / seconds if seconds > 0 else math.nan,
         settings=settings,
     )
     rows = [r for r in read_table(run_dir) if (r.step, r.dataset) != (step, dataset)]
+    if types or (run_dir / TYPES_TABLE).is_file():
+        write_types(run_dir, types)
     write_table(run_dir, [*rows, row])
     return row
 
@@ -342,8 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({row.sentences_per_second:.1f}/s)"
             )
         elif args.command == "table":
-            rows = read_table(args.run_dir)
-            print(markdown(rows), end="")
+            print(markdown(read_table(args.run_dir), read_types(args.run_dir)), end="")
             print(f"(table: {args.run_dir / TABLE}, plot: {args.run_dir / PLOT})")
     except (EvalError, M2FormatError, OSError) as e:
         print(f"eval_gec: error: {e}", file=sys.stderr)

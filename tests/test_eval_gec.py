@@ -7,10 +7,11 @@ import os
 import shutil
 
 import pytest
-from eval_results import Row, write_table
+from eval_results import COMPLETION_MARKER, EvalError, Row, dataset_metric, write_table
 from eval_results import main as eval_results_main
 
 from conftest import EVAL_SAMPLE, REPO, run_command
+from ftkit.checkpointing import MARKER, seal
 
 SAMPLE_SIZE = len(EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines())
 
@@ -22,6 +23,7 @@ def run_dir(tiny_model, tmp_path_factory):
     run = tmp_path_factory.mktemp("outputs") / "tiny-run"
     for step in (2, 4):
         shutil.copytree(tiny_model("llama"), run / f"checkpoint-{step}")
+        seal(run / f"checkpoint-{step}", step)
     log = [{"step": s, "loss": 5.0 / s} for s in (1, 2, 3, 4)] + [{"step": 4, "eval_loss": 1.5}]
     (run / "trainer_state.json").write_text(json.dumps({"log_history": log}))
     (run / "run_args.json").write_text(json.dumps({"prompt_template": "gec"}))
@@ -59,7 +61,9 @@ def test_standard_eval_datasets_end_to_end(run_dir):
         assert float(row["sentences_per_second"]) > 0
         assert "max_new_tokens=6" in row["settings"] and "template=gec" in row["settings"]
     table = (run_dir / "eval_results.md").read_text()
-    assert table.startswith("| step | dataset | sentences | P | R | F0.5 | predict s | sentences/s |")
+    assert table.startswith(
+        "| step | dataset | metric | sentences | P | R | F0.5 | predict s | sentences/s |"
+    )
     assert table in first.stdout  # printed at the end
     assert (run_dir / "eval_results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -159,9 +163,77 @@ def test_char_level_sets_are_scored_on_characters(tmp_path, capsys):
 
 def test_the_markdown_file_is_the_table_that_is_printed(tmp_path, capsys):
     """Both read the stored TSV: a time on a rounding edge (5.1499 s, stored as 5.15) reads alike in both."""
-    row = Row(2, "sample", 200, 0.5, 0.5, 0.5, 5.1499, 38.8357, "beams=default")
+    row = Row(2, "sample", "m2", 200, 0.5, 0.5, 0.5, 5.1499, 38.8357, "beams=default")
     write_table(tmp_path, [row])
     assert eval_results_main(["table", str(tmp_path)]) == 0
     markdown_file = (tmp_path / "eval_results.md").read_text(encoding="utf-8")
     assert "| 5.2 | 38.8 |" in markdown_file
     assert markdown_file in capsys.readouterr().out
+
+
+def test_unsealed_checkpoints_are_skipped(tmp_path, capsys):
+    assert COMPLETION_MARKER == MARKER
+    run = tmp_path / "run"
+    for step in (2, 4, 6):
+        (run / f"checkpoint-{step}").mkdir(parents=True)
+        (run / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"weights")
+    for step in (2, 6):
+        seal(run / f"checkpoint-{step}", step)  # checkpoint-4: still being written, or its run was killed
+    assert eval_results_main(["steps", str(run), "all"]) == 0
+    out = capsys.readouterr()
+    assert out.out.split() == ["2", "6"]
+    assert f"skip: {run / 'checkpoint-4'} has no {MARKER}" in out.err
+    assert eval_results_main(["steps", str(run), "4", "6"]) == 0
+    assert capsys.readouterr().out.split() == ["6"]
+    assert eval_results_main(["steps", str(run), "4"]) == 2
+    assert "no complete checkpoint to evaluate among checkpoint-4" in capsys.readouterr().err
+
+
+def test_dataset_metric_reads_old_and_new_dataset_json(tmp_path):
+    assert dataset_metric(tmp_path) == "m2"  # no dataset.json
+    for info, metric in [({"char_level": True}, "m2_char"), ({"char_level": False}, "m2"),
+                         ({"metric": "errant", "char_level": False}, "errant")]:  # fmt: skip
+        (tmp_path / "dataset.json").write_text(json.dumps(info))
+        assert dataset_metric(tmp_path) == metric
+    (tmp_path / "dataset.json").write_text(json.dumps({"metric": "gleu"}))
+    with pytest.raises(EvalError, match="metric 'gleu' is not one of m2, m2_char, errant"):
+        dataset_metric(tmp_path)
+
+
+def test_errant_sets_get_errant_rows_and_a_per_type_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data_dir = tmp_path / "en"
+    data_dir.mkdir()
+    (data_dir / "gold.m2").write_text(
+        "S He go to school .\nA 1 2|||R:VERB:SVA|||goes|||REQUIRED|||-NONE-|||0\n\n"
+        "S I like the cats .\nA 2 3|||U:DET||||||REQUIRED|||-NONE-|||0\n\n"
+    )
+    (data_dir / "source.txt").write_text("He go to school .\nI like the cats .\n")
+    (data_dir / "dataset.json").write_text(json.dumps({"metric": "errant", "char_level": False}))
+    run = tmp_path / "run"
+    for step, output in (
+        (1, "He goes to school .\nI like the cats .\n"),
+        (2, "He goes to school .\nI like cats .\n"),
+    ):
+        predictions = run / f"checkpoint-{step}" / "predictions" / "en.txt"
+        predictions.parent.mkdir(parents=True)
+        predictions.write_text(output)
+        argv = ["record", str(run), "--step", str(step), "--dataset", "en", "--data_dir", str(data_dir),
+                "--started", "0", "--finished", "1"]  # fmt: skip
+        assert eval_results_main(argv) == 0
+    assert "P 1.0000 R 1.0000 F0.5 1.0000" in capsys.readouterr().out  # step 2 makes both gold edits
+    with (run / "eval_results.tsv").open() as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert [(r["step"], r["metric"], r["precision"], r["recall"]) for r in rows] == [
+        ("1", "errant", "1.0000", "0.5000"), ("2", "errant", "1.0000", "1.0000"),
+    ]  # fmt: skip
+    with (run / "eval_results_types.tsv").open() as f:
+        types = {
+            (r["step"], r["type"]): (r["tp"], r["fp"], r["fn"]) for r in csv.DictReader(f, delimiter="\t")
+        }
+    assert types == {("1", "VERB:SVA"): ("1", "0", "0"), ("1", "DET"): ("0", "0", "1"),
+                     ("2", "VERB:SVA"): ("1", "0", "0"), ("2", "DET"): ("1", "0", "0")}  # fmt: skip
+    markdown = (run / "eval_results.md").read_text()
+    assert "| 1 | en | errant | 2 | 1.0000 | 0.5000 |" in markdown
+    assert "| type | gold | step 1 | step 2 |" in markdown
+    assert "| DET | 1 | 0.0000 | 1.0000 |" in markdown and "| VERB:SVA | 1 | 1.0000 | 1.0000 |" in markdown
