@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max_source_length",
         type=int,
         default=DataArguments.max_source_length,
-        help="longest prompt in tokens; longer ones are truncated (default: as finetune.py, %(default)s)",
+        help="longest prompt in tokens; a longer source is cut, the template kept whole (default: as "
+        "finetune.py, %(default)s)",
     )
     parser.add_argument("--bf16", action="store_true", help="load the weights in bfloat16")
     parser.add_argument("--trust_remote_code", action="store_true")
