@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -111,6 +112,21 @@ def check_values(args: Any) -> None:
         check_output_file(args.predictions_file, "--predictions_file")
     if getattr(args, "deepspeed", None):
         check_deepspeed(args.deepspeed)
+
+
+def count(text: str) -> int:
+    """argparse `type` of the scripts' count flags (argparse-based scripts; the dataclasses use COUNT_FLAGS).
+
+    Raises:
+        argparse.ArgumentTypeError: not a whole number of at least 1 (argparse exits 2 with the flag's name).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give at least 1, not {value}")
+    return value
 
 
 def check_output_file(path: str | Path, flag: str) -> None:

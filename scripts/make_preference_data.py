@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ftkit.args import DataArguments  # noqa: E402
+from ftkit.args import DataArguments, count  # noqa: E402
 from ftkit.data import DataError, encode_prompts  # noqa: E402
 from ftkit.generation import GenerationSettings, decode, template_for, write_lines  # noqa: E402
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer  # noqa: E402
@@ -80,13 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(TEMPLATES),
         help=f"default: the model's own (run_args.json), else {DEFAULT_TEMPLATE}",
     )
-    parser.add_argument("--num_candidates", type=int, default=4, help="corrections generated per source")
+    parser.add_argument("--num_candidates", type=count, default=4, help="corrections generated per source")
     parser.add_argument("--do_sample", action="store_true", help="sample candidates instead of beam search")
     parser.add_argument("--temperature", type=float, default=1.0, help="with --do_sample")
-    parser.add_argument("--max_new_tokens", type=int, default=64)
+    parser.add_argument("--max_new_tokens", type=count, default=64)
     parser.add_argument(
         "--max_source_length",
-        type=int,
+        type=count,
         default=DataArguments.max_source_length,
         help="longest prompt in tokens, as finetune.py's: a longer source is cut, the template kept whole",
     )
@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--include_target", action="store_true", help="the gold target is a candidate (JSONL)"
     )
     parser.add_argument("--min_margin", type=float, default=0.01, help="least F0.5 gap for a pair")
-    parser.add_argument("--max_samples", type=int, help="use the first N sentences")
-    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--max_samples", type=count, help="use the first N sentences")
+    parser.add_argument("--batch_size", type=count, default=16)
     parser.add_argument("--seed", type=int, default=0)
     return parser
 

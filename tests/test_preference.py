@@ -233,6 +233,23 @@ def test_pairs_from_a_chat_model_are_generated_from_its_sft_prompts(
     assert "has none (no chat_template" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag", ["--max_samples", "--num_candidates", "--batch_size", "--max_source_length"])
+def test_make_preference_data_refuses_a_count_below_one(flag, tmp_path, capsys):
+    argv = [
+        "--model_name_or_path",
+        "x",
+        "--input_file",
+        "y.jsonl",
+        "--output_file",
+        str(tmp_path / "out.jsonl"),
+    ]
+    with pytest.raises(SystemExit) as exited:
+        make_preference_data.main([*argv, flag, "-19"])
+    assert exited.value.code == 2
+    assert f"argument {flag}: give at least 1, not -19" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_choose_pair():
     assert make_preference_data.choose_pair(["a", "b", "c"], [0.5, 1.0, 0.0], 0.01) == (1, 2)
     assert make_preference_data.choose_pair(["a", "b"], [1.0, 1.0], 0.01) is None
