@@ -10,6 +10,7 @@ import codecs
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,8 @@ def read_examples(path: str | Path, require_target: bool) -> dict[str, list[str]
     if with_target and without_target:
         raise DataError(
             f'{path}: some lines have a "target" ({with_target}) and some have none ({without_target}). '
-            "Prediction reads the sources only; give every line a target or none, so that a file made of two "
-            "others is not taken for one."
+            "Prediction reads the sources only, but a mix is usually two files joined: give every line a "
+            "target or none."
         )
     return {"source": sources, "target": targets} if with_target else {"source": sources}
 
@@ -242,9 +243,11 @@ def encode_prompts(
     }
 
 
-def fit_source(source: str, encode: Any, max_source_length: int, template: str) -> list[int]:
-    """The ids of the prompt of the longest start of `source` whose prompt has at most `max_source_length`
-    tokens (`encode` tokenises the prompts of a list of sources); found by bisection on characters."""
+def fit_source(
+    source: str, encode: Callable[[list[str]], list[list[int]]], max_source_length: int, template: str
+) -> list[int]:
+    """The prompt ids of the longest start of `source` whose prompt fits in `max_source_length` tokens, found
+    by bisection on characters; `encode` gives the prompt ids of a list of sources."""
     fits, too_long = 0, len(source)  # source[:fits] fits, source[:too_long] does not
     best = encode([""])[0]
     if len(best) > max_source_length:
