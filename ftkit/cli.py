@@ -14,7 +14,7 @@ import torch
 import transformers
 
 from ftkit.args import ConfigurationError
-from ftkit.checkpointing import StoppedBySignal
+from ftkit.checkpointing import TrainingStopped
 from ftkit.data import DataError
 from ftkit.loading import CheckpointMismatchError
 from ftkit.modeling import ModelLoadError
@@ -25,13 +25,14 @@ USER_ERRORS = (CheckpointMismatchError, ConfigurationError, DataError, ModelLoad
 
 
 def run_entry_point(run: Callable[[list[str] | None], None], argv: list[str] | None = None) -> int:
-    """Call `run(argv)`; return 0, 2 after an input error, or the stop code after SIGTERM/SIGINT."""
+    """Call `run(argv)`; return 0, 2 after an input error, or the stop code (ftkit.checkpointing: 75 after
+    SIGTERM/SIGINT, 3 after divergence)."""
     try:
         run(argv)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except StoppedBySignal as e:
+    except TrainingStopped as e:
         print(f"stopped: {e}", file=sys.stderr)
         return e.exit_code
     return 0

@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from conftest import REPO, free_port, run_command
-from ftkit.cli import exit_process
+from ftkit.args import ConfigurationError
+from ftkit.checkpointing import StoppedBySignal, TrainingDiverged
+from ftkit.cli import exit_process, run_entry_point
 
 # A one-process group (the launch of a rank, without a launcher), then exit_process(5). An atexit handler
 # and an object destroyed at interpreter shutdown each leave a file.
@@ -45,3 +47,21 @@ def test_a_rank_runs_its_atexit_handlers_and_skips_the_interpreter_shutdown(tmp_
     assert result.returncode == 5, result.stderr[-3000:]
     assert (tmp_path / "atexit").exists()
     assert not (tmp_path / "shutdown").exists()
+
+
+@pytest.mark.parametrize("stop, code", [(StoppedBySignal, 75), (TrainingDiverged, 3)])
+def test_an_early_stop_is_its_exit_code_and_a_message(stop, code, capsys):
+    def run(argv):
+        raise stop("at step 7")
+
+    assert run_entry_point(run) == code
+    err = capsys.readouterr().err
+    assert "stopped: at step 7" in err and "Traceback" not in err
+
+
+def test_an_input_error_is_exit_code_2(capsys):
+    def run(argv):
+        raise ConfigurationError("--max_steps 0: give at least 1")
+
+    assert run_entry_point(run) == 2
+    assert capsys.readouterr().err == "error: --max_steps 0: give at least 1\n"
