@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import zlib
 from pathlib import Path
 
 import errant
@@ -68,18 +69,15 @@ class Cache:
         if data is None:
             return {}
         try:
-            docs = DocBin(store_user_data=True).from_bytes(data).get_docs(vocab)
-            return {doc.user_data["index"]: doc for doc in docs}
-        except (ValueError, KeyError) as e:
+            header, docs = data.split(b"\n", 1)
+            return deserialise((json.loads(header), docs), vocab)
+        except (ValueError, zlib.error) as e:
             logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, e)
             return {}
 
     def save_sources(self, docs: dict[int, Doc]) -> None:
-        stored = DocBin(store_user_data=True)
-        for i, doc in docs.items():
-            doc.user_data["index"] = i
-            stored.add(doc)
-        self._write(self.sources_path, stored.to_bytes())
+        indices, data = serialise(docs)
+        self._write(self.sources_path, json.dumps(indices).encode() + b"\n" + data)
 
     def load_edits(self) -> dict[tuple[int, str], str]:
         data = self._read(self.edits_path)
@@ -94,3 +92,20 @@ class Cache:
     def save_edits(self, edits: dict[tuple[int, str], str]) -> None:
         rows = [[i, output, lines] for (i, output), lines in edits.items()]
         self._write(self.edits_path, json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+
+
+def serialise(docs: dict[int, Doc]) -> tuple[list[int], bytes]:
+    """Sentence numbers and a DocBin of their parses (every annotation ERRANT reads: tags, POS, lemmas,
+    dependencies; no user data: msgpack-ing it per Doc cost more than the parse)."""
+    stored = DocBin(store_user_data=False)
+    for doc in docs.values():
+        stored.add(doc)
+    return list(docs), stored.to_bytes()
+
+
+def deserialise(serialised: tuple[list[int], bytes], vocab) -> dict[int, Doc]:
+    indices, data = serialised
+    docs = list(DocBin().from_bytes(data).get_docs(vocab))
+    if len(docs) != len(indices):
+        raise ValueError(f"{len(indices)} sentence numbers for {len(docs)} parses")
+    return dict(zip(indices, docs, strict=True))

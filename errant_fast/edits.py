@@ -18,10 +18,10 @@ import os
 from dataclasses import dataclass, field
 
 from errant.commands.parallel_to_m2 import noop_edit
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
 from errant_fast.annotator import LoadedAnnotator
-from errant_fast.cache import Cache
+from errant_fast.cache import Cache, deserialise, serialise
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class _Job:
         inputs = (text.strip() if self.options.tok else Doc(nlp.vocab, text.split()) for text in texts)
         return list(nlp.pipe(inputs, batch_size=CHUNK))
 
-    def run(self, items: list[tuple[int, str, str | None]]) -> tuple[list[tuple[int, str, str]], bytes]:
+    def run(self, items: list[tuple[int, str, str | None]]) -> tuple[list[tuple[int, str, str]], tuple]:
         missing = [(i, source) for i, source, _ in items if i not in self.sources]
         parsed = dict(zip([i for i, _ in missing], self.parse([s for _, s in missing]), strict=True))
         to_annotate = [(i, output) for i, _, output in items if output is not None]
@@ -78,11 +78,7 @@ class _Job:
             orig = self.sources[i] if i in self.sources else parsed[i]
             found = self.annotator.annotate(orig, cor, self.options.lev, self.options.merge)
             edits.append((i, output, "".join("\n" + edit.to_m2(0) for edit in found)))
-        docs = DocBin(store_user_data=True)
-        for i, doc in parsed.items():
-            doc.user_data["index"] = i
-            docs.add(doc)
-        return edits, docs.to_bytes()
+        return edits, serialise(parsed)
 
 
 _worker_job: _Job | None = None
@@ -139,15 +135,13 @@ def system_m2(
     else:
         results = [job.run(chunk) for chunk in chunks]
     new_edits = {}
-    new_sources = DocBin(store_user_data=True)
+    parsed = {}
     for chunk_edits, docs in results:
         for i, output, lines in chunk_edits:
             edits[i] = lines
             new_edits[(i, output)] = lines
-        new_sources.merge(DocBin(store_user_data=True).from_bytes(docs))
-    parsed = list(new_sources.get_docs(loaded.annotator.nlp.vocab))
-    for doc in parsed:
-        source_docs[doc.user_data["index"]] = doc
+        parsed.update(deserialise(docs, loaded.annotator.nlp.vocab))
+    source_docs.update(parsed)
     if cache:
         if parsed:
             cache.save_sources(source_docs)

@@ -172,3 +172,13 @@ def test_cli_errors(excerpt, tmp_path, capsys, case, message):
         extra = ["--beta", "-1"]
     assert errant_score.main([str(system), str(gold), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_damaged_cache_files_are_recomputed(excerpt, loaded, empty_cache, caplog):
+    first = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", annotator=loaded)
+    for path in (empty_cache / "errant_fast").iterdir():
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # cut short
+    again = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", annotator=loaded)
+    assert again.system.blocks == first.system.blocks and again.text == first.text
+    assert again.system.cached == 0 and again.system.sources_parsed == first.system.sources_parsed
+    assert caplog.text.count(" damaged (") == 2
