@@ -34,7 +34,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTraini
 
 from ftkit.args import DataArguments  # noqa: E402
 from ftkit.data import PaddingCollator, encode_dataset, read_examples  # noqa: E402
-from ftkit.generation import decode, generation_kwargs  # noqa: E402
+from ftkit.generation import decode, generation_kwargs, new_tokens  # noqa: E402
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype  # noqa: E402
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES  # noqa: E402
 from ftkit.training import GecTrainer, build_trainer, predict  # noqa: E402
@@ -48,16 +48,16 @@ def plain_loop(
     batch_size: int,
     gen_kwargs: dict,
 ) -> list[str]:
-    """What a first script does: batches in file order, padded on the left, generated one after another."""
-    collate = PaddingCollator(tokenizer, padding_side="left")
+    """What a first script does: batches in file order, generated one after another (decoder-only prompts
+    padded on the left, encoder inputs on the right, as generation needs)."""
+    collate = PaddingCollator(tokenizer, padding_side="left" if framework == "clm" else "right")
     outputs: list[str] = []
     with torch.inference_mode():
         for start in range(0, len(dataset), batch_size):
             rows = dataset.select(range(start, min(start + batch_size, len(dataset))))
             batch = {k: v.to(model.device) for k, v in collate(list(rows)).items()}
             generated = model.generate(**batch, **gen_kwargs)
-            if framework == "clm":
-                generated = generated[:, batch["input_ids"].shape[1] :]
+            generated = new_tokens(generated, batch["input_ids"].shape[1], framework)
             outputs.extend(decode(tokenizer, generated.tolist()))
     return outputs
 
