@@ -67,6 +67,9 @@ from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftkit.templates import TEMPLATES  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tiny_glm import TinyGLMConfig, TinyGLMForCausalLM  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Family:
@@ -80,6 +83,7 @@ class Family:
     lora_target: str  # --lora_target: the family's attention projections
     zero2: bool = False  # the matrix trains it under DeepSpeed ZeRO-2 (else with the in-process Trainer)
     zero3: bool = False  # the matrix predicts with it under ZeRO-3 in two processes
+    remote_code: bool = False  # its modeling code is in the folder: it loads with --trust_remote_code
 
 
 T5_PRECISION = "--bf16; T5 overflows in fp16"
@@ -106,6 +110,14 @@ FAMILIES: dict[str, Family] = {
         "clm", "Gemma-it (<end_of_turn>)", "--bf16; activations overflow in fp16", "chat", "q_proj,v_proj"
     ),
     "phi3": Family("clm", "Phi-3-mini-instruct (fused qkv_proj)", "--bf16", "chat", "qkv_proj"),
+    "remote": Family(
+        "clm",
+        "ChatGLM / GLM-4 remote code (--trust_remote_code)",
+        "--bf16",
+        "chat",
+        "query_key_value",
+        remote_code=True,
+    ),
 }
 
 QWEN2_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -175,6 +187,14 @@ PHI3_TEMPLATE = (
     "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}"
+)
+GLM_SPECIALS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>"]
+# GLM-4's: the prompt starts with [gMASK]<sop>, the model ends its turn with <|user|> (or <|endoftext|>).
+GLM_TEMPLATE = (
+    "[gMASK]<sop>{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
 )
 # mBART-cc25's: the source ends with </s> and the language code; so does the target, which the model's own
 # shift_tokens_right turns into a decoder input that starts with the code.
@@ -279,6 +299,24 @@ def make_llama3_tokenizer(lines: list[str], vocab_size: int) -> PreTrainedTokeni
     return tokenizer
 
 
+def make_glm_tokenizer(lines: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """GLM-4's conventions: byte-level BPE, `[gMASK]<sop>` before every text (its post-processor), no BOS,
+    `<|endoftext|>` as EOS and pad."""
+    bpe = train_byte_level_bpe(lines, vocab_size, GLM_SPECIALS, PRETOKENIZE_REGEX)
+    prefix = [(token, bpe.token_to_id(token)) for token in ("[gMASK]", "<sop>")]
+    bpe.post_processor = processors.TemplateProcessing(
+        single="[gMASK] <sop> $A", pair="[gMASK] <sop> $A $B", special_tokens=prefix
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        extra_special_tokens=GLM_SPECIALS[1:],
+    )
+    tokenizer.chat_template = GLM_TEMPLATE
+    return tokenizer
+
+
 def make_bart_tokenizer(lines: list[str], vocab_size: int) -> RobertaTokenizer:
     """BART's: GPT-2's byte-level BPE with fairseq's special ids (<s> 0, <pad> 1, </s> 2, <unk> 3, <mask>
     last), `<s> X </s>` around every text, no prefix space."""
@@ -370,6 +408,8 @@ def make_tokenizer(family: str, lines: list[str], vocab_size: int):
         return make_llama3_tokenizer(lines, vocab_size)
     if family == "bart":
         return make_bart_tokenizer(lines, vocab_size)
+    if family == "remote":
+        return make_glm_tokenizer(lines, vocab_size)
     if family not in ("gpt2", "bloom"):
         with tempfile.TemporaryDirectory() as tmp:
             return make_sentencepiece_tokenizer(family, lines, vocab_size, Path(tmp))
@@ -396,6 +436,7 @@ def generation_eos_ids(family: str, tokenizer) -> list[int] | None:
         "qwen3": ["<|im_end|>", "<|endoftext|>"],
         "gemma": ["<eos>", "<end_of_turn>"],
         "phi3": ["<|endoftext|>", "<|end|>"],
+        "remote": ["<|endoftext|>", "<|user|>"],
     }.get(family)
     return None if extra is None else tokenizer.convert_tokens_to_ids(extra)
 
@@ -441,6 +482,16 @@ def make_config(family: str, tokenizer, hidden: int, layers: int, heads: int):
                 if family == "bart"
                 else tokenizer.convert_tokens_to_ids(MBART_LANGUAGE)
             ),
+            **special,
+        )
+    if family == "remote":
+        return TinyGLMConfig(
+            padded_vocab_size=vocab,
+            hidden_size=hidden,
+            ffn_hidden_size=hidden * 4,
+            num_layers=layers,
+            num_attention_heads=heads,
+            multi_query_group_num=max(1, heads // 2),
             **special,
         )
     if family == "gpt2":
@@ -492,8 +543,14 @@ def make_tiny_model(
     tokenizer = make_tokenizer(family, lines, vocab_size)
     config = make_config(family, tokenizer, hidden, layers, heads)
     torch.manual_seed(seed)
-    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-    model = auto.from_config(config)
+    if FAMILIES[family].remote_code:
+        # save_pretrained then copies tiny_glm.py into the folder and names its classes in auto_map.
+        TinyGLMConfig.register_for_auto_class()
+        TinyGLMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
+        model = TinyGLMForCausalLM(config)
+    else:
+        auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
+        model = auto.from_config(config)
     if family in ("t5v11", "mt5"):
         # transformers 5 ties T5's head whatever the config says, unless the checkpoint holds a head of its
         # own that differs from the embeddings: as FLAN-T5's and mT5's do.

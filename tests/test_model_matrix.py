@@ -74,9 +74,21 @@ def train_argv(model: Path, output_dir: Path, family: str, *extra: str) -> list[
         "--max_train_samples", "64", "--per_device_train_batch_size", "8", "--max_steps", "8",
         "--learning_rate", "2e-3", "--output_dir", str(output_dir), "--do_train", "--save_strategy", "no",
         "--prompt_template", template(family), "--max_source_length", MAX_SOURCE_LENGTH,
-        "--max_target_length", "64",
-        *extra,
+        "--max_target_length", "64", *remote_code_flag(family), *extra,
     ]  # fmt: skip
+
+
+def remote_code_flag(family: str) -> list[str]:
+    return ["--trust_remote_code"] if FAMILIES[family].remote_code else []
+
+
+def load(path: Path, family: str):
+    """(tokenizer, fp32 model) of a folder of `family`, as ftkit loads them."""
+    trust = FAMILIES[family].remote_code
+    tokenizer = load_tokenizer(str(path), trust)
+    config = load_config(str(path), trust)
+    model = load_model(str(path), FAMILIES[family].framework, config, tokenizer, torch.float32, trust)
+    return tokenizer, model.eval()
 
 
 def predict_argv(sources: Path, batch_size: int, predictions: Path) -> list[str]:
@@ -107,9 +119,8 @@ def trained(models, sources, tmp_path_factory):
 
 
 def fixed_batch_loss(path: Path, family: str) -> float:
-    tokenizer = load_tokenizer(str(path))
+    tokenizer, model = load(path, family)
     framework = FAMILIES[family].framework
-    model = load_model(str(path), framework, load_config(str(path)), tokenizer, dtype=torch.float32).eval()
     dataset = encode_dataset(
         load_dataset_file(SAMPLE / "train.jsonl", True, 16), framework, tokenizer, template(family), 256, 64
     )
@@ -123,21 +134,16 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(path / "model.safetensors")
 
 
-def family_params(zero2: bool | None = None) -> list:
+def family_params() -> list:
     """Every family, the ZeRO-2 ones marked slow (a deepspeed launch trains them)."""
-    return [
-        pytest.param(name, marks=[pytest.mark.slow] if family.zero2 else [])
-        for name, family in FAMILIES.items()
-        if zero2 is None or family.zero2 == zero2
-    ]
+    return [pytest.param(name, marks=[pytest.mark.slow] if f.zero2 else []) for name, f in FAMILIES.items()]
 
 
 @pytest.mark.parametrize("family", family_params())
 def test_training_lowers_the_loss_and_changes_every_parameter(models, trained, family):
     out, _ = trained(family)
     before, after = weights(models(family)), weights(out)
-    tokenizer = load_tokenizer(str(out))
-    model = load_model(str(out), FAMILIES[family].framework, load_config(str(out)), tokenizer, torch.float32)
+    _, model = load(out, family)
     buffers = {name for name, _ in model.named_buffers()}  # BART's final_logits_bias is not trained
     unchanged = [
         name for name in before.keys() - buffers if name in after and torch.equal(before[name], after[name])
@@ -155,7 +161,7 @@ def test_batched_equals_single_and_reload_equals_in_memory(trained, sources, tmp
         argv = [
             "--model_name_or_path", str(out), "--output_dir", str(tmp_path / f"run{batch_size}"), "--use_cpu",
             "--prompt_template", template(family), "--max_source_length", MAX_SOURCE_LENGTH,
-            *predict_argv(sources, batch_size, path),
+            *predict_argv(sources, batch_size, path), *remote_code_flag(family),
         ]  # fmt: skip
         assert finetune.main(argv) == 0
         predictions[batch_size] = path.read_text(encoding="utf-8").splitlines()
@@ -165,16 +171,13 @@ def test_batched_equals_single_and_reload_equals_in_memory(trained, sources, tmp
     assert after_training.read_text(encoding="utf-8").splitlines() == predictions[24]
 
 
-@pytest.mark.parametrize("family", family_params(zero2=False))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_lora_trains_and_merges_to_the_same_logits(models, tmp_path, family):
     lora = FAMILIES[family].lora_target
     argv = train_argv(models(family), tmp_path, family, "--use_cpu", "--finetuning_type", "lora")
     assert finetune.main([*argv, "--lora_target", lora, "--max_steps", "3"]) == 0
-    tokenizer = load_tokenizer(str(tmp_path))
+    tokenizer, adapted = load(tmp_path, family)
     framework = FAMILIES[family].framework
-    adapted = load_model(
-        str(tmp_path), framework, load_config(str(tmp_path)), tokenizer, torch.float32
-    ).eval()
     lora_b = [p for name, p in adapted.named_parameters() if "lora_B" in name]
     assert lora_b and all(p.abs().sum() > 0 for p in lora_b), "LoRA's B matrices start at 0 and must train"
     batch = tokenizer(["he go to school .", "She have two cat ."], return_tensors="pt", padding=True)
@@ -186,21 +189,22 @@ def test_lora_trains_and_merges_to_the_same_logits(models, tmp_path, family):
         torch.testing.assert_close(merged(**batch).logits, expected, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("family", family_params(zero2=None))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_long_source_keeps_the_answer_cue(models, family):
-    tokenizer = load_tokenizer(str(models(family)))
+    tokenizer = load_tokenizer(str(models(family)), FAMILIES[family].remote_code)
     framework = FAMILIES[family].framework
     rows = {"source": ["word " * 200 + "end", "short one"], "target": ["fixed", "fixed"]}
     full = encode_dataset(Dataset.from_dict(rows), framework, tokenizer, template(family), 10**6, 64)
     limit = len(prompt_ids(full[1], framework)) + 8  # room for a few source tokens
     cut = encode_dataset(Dataset.from_dict(rows), framework, tokenizer, template(family), limit, 64)
-    for row in (0, 1):
-        prompt, full_prompt = prompt_ids(cut[row], framework), prompt_ids(full[row], framework)
-        assert len(prompt) <= limit
-        # The short row is untouched; the long one ends with the same answer cue as its whole prompt.
-        tail = 4 if row == 0 else len(full_prompt)
-        assert prompt[-tail:] == full_prompt[-tail:]
-    assert len(prompt_ids(cut[0], framework)) < len(prompt_ids(full[0], framework))
+    long, short = (prompt_ids(row, framework) for row in full)
+    # The answer cue (Corrected:, the assistant header...) is what every prompt ends with.
+    cue = next(long[-n:] for n in range(1, len(short) + 1) if long[-n - 1] != short[-n - 1])
+    assert len(cue) >= 2
+    cut_long, cut_short = (prompt_ids(row, framework) for row in cut)
+    assert len(cut_long) <= limit < len(long)
+    assert cut_long[-len(cue) :] == cue
+    assert cut_short == short
 
 
 def prompt_ids(row: dict, framework: str) -> list[int]:
@@ -211,7 +215,7 @@ def prompt_ids(row: dict, framework: str) -> list[int]:
 
 @pytest.mark.parametrize("family", [name for name, f in FAMILIES.items() if f.framework == "clm"])
 def test_sft_prompts_are_dpo_and_grpo_prompts_token_for_token(models, tmp_path, family):
-    tokenizer = load_tokenizer(str(models(family)))
+    tokenizer = load_tokenizer(str(models(family)), FAMILIES[family].remote_code)
     gold = tmp_path / "gold.jsonl"
     rows = [
         {"source": "he go to school .", "target": "He goes to school ."},

@@ -64,3 +64,19 @@ def test_finetune_explains_the_risk_and_exits_2(remote_code_model, tmp_path, cap
     assert "needs its own Python code to load" in err and "--trust_remote_code" in err
     assert "Traceback" not in err
     assert not marker.exists()
+
+
+def test_remote_family_ships_its_code_and_needs_the_flag(tiny_model, tmp_path, capsys):
+    folder = tiny_model("remote")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["auto_map"]["AutoModelForCausalLM"] == "tiny_glm.TinyGLMForCausalLM"
+    assert (folder / "tiny_glm.py").is_file()
+    argv = [
+        "--model_name_or_path", str(folder), "--train_file", str(SAMPLE / "train.jsonl"),
+        "--output_dir", str(tmp_path / "run"), "--do_train", "--use_cpu", "--max_steps", "1",
+    ]  # fmt: skip
+    assert finetune.main(argv) == 2
+    assert "--trust_remote_code" in capsys.readouterr().err
+    assert finetune.main([*argv, "--trust_remote_code"]) == 0
+    # The saved model carries the code it needs.
+    assert (tmp_path / "run" / "tiny_glm.py").is_file()
