@@ -339,6 +339,19 @@ def test_grpo_data_without_gold_edits(tiny_model, tmp_path, run_dir, capsys):
     )
 
 
+def test_grpo_m2_that_is_not_utf8(tiny_model, tmp_path, run_dir, capsys):
+    latin1 = tmp_path / "gold.m2"
+    latin1.write_bytes(
+        "S He go .\nA 1 2|||R:VERB|||goes|||REQUIRED|||-NONE-|||0\n\nS Caf\xe9 .\n".encode("latin-1")
+    )
+    fails_cleanly(
+        stage_args("grpo", tiny_model("llama"), latin1, run_dir),
+        run_dir,
+        capsys,
+        f"{latin1}:4: not valid UTF-8",
+    )
+
+
 def test_encoder_decoder_model_and_unknown_stage(tiny_model, run_dir, capsys):
     fails_cleanly(
         stage_args("dpo", tiny_model("t5"), SAMPLE / "train.jsonl", run_dir),
