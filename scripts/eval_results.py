@@ -314,7 +314,8 @@ def score(run_dir: Path, step: int, dataset: str, data_dir: Path, settings: str,
     """Score one prediction file and put its row in the table (replacing an earlier one).
 
     Raises:
-        EvalError: the predictions are missing or do not match the source line for line.
+        EvalError: the predictions are missing or do not match the source line for line, dataset.json
+            is invalid, or ERRANT cannot read the files (or finds no spaCy model).
         M2FormatError: the gold file is not valid M2.
     """
     predictions = predictions_path(run_dir, step, dataset)
@@ -330,26 +331,24 @@ def score(run_dir: Path, step: int, dataset: str, data_dir: Path, settings: str,
     metric = dataset_metric(data_dir)
     types = [t for t in read_types(run_dir) if (t.step, t.dataset) != (step, dataset)]
     if metric == "errant":
-        import errant_fast
+        import errant_fast  # here, not above: spaCy takes seconds to import, and only ERRANT sets need it
 
         # errant_compare -cat 2: the main error types (DET, VERB:TENSE, ...); the totals are -cat's too.
         try:
             result = errant_fast.score_files(predictions, data_dir / "gold.m2", cat=2)
         except (errant_fast.ErrantInputError, errant_fast.ModelNotFoundError) as e:
             raise EvalError(str(e)) from e
-        precision, recall, f05 = result.precision, result.recall, result.f
         types += [TypeRow(step, dataset, name, *counts) for name, counts in result.categories.items()]
     else:
         result = score_files(predictions, data_dir / "gold.m2", char_level=metric == "m2_char")
-        precision, recall, f05 = result.precision, result.recall, result.f
     row = Row(
         step=step,
         dataset=dataset,
         metric=metric,
         sentences=expected,
-        precision=precision,
-        recall=recall,
-        f05=f05,
+        precision=result.precision,
+        recall=result.recall,
+        f05=result.f,
         predict_seconds=seconds,
         sentences_per_second=expected / seconds if seconds > 0 else math.nan,
         settings=settings,
