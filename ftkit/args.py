@@ -170,7 +170,8 @@ def check_deepspeed(config: str | dict) -> None:
     if missing and importlib.util.find_spec("mpi4py") is None:
         raise ConfigurationError(
             f"--deepspeed without a launcher: {', '.join(missing)} not set, so DeepSpeed would look for "
-            "MPI (mpi4py, not installed) after building its ops. Start the run with the launcher: "
+            "MPI and fail on the missing mpi4py (with an offload config, minutes later, after building its "
+            "ops). Start the run with the launcher: "
             "deepspeed --num_gpus 1 finetune.py ... (or preference_tune.py, or bash train.sh); for one "
             "process without it, set "
             "RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500."
