@@ -7,9 +7,13 @@ runs to the target step. A kill is survived when the next launch resumed from th
 checkpoint on disk at the moment of the kill and every checkpoint folder then on disk loaded. At the end the
 per-step losses are compared with an uninterrupted run of the same command and seed.
 
+With --corrupt, after each kill one file of a random complete checkpoint is damaged in place (bits flipped,
+a block zeroed, or the file cut short); the next launch must then resume from the newest checkpoint that
+is still good, and name the damaged one when it was newer.
+
 Usage:
     python scripts/chaos_train.py [--kills 10] [--max_steps 200] [--save_steps 5] [--seed 0] \\
-        [--ds_config ds_configs/zero2.json] [--nproc 1] [--work_dir DIR]
+        [--ds_config ds_configs/zero2.json] [--nproc 1] [--work_dir DIR] [--corrupt]
 
 The last line printed is `kills survived: K/N, final step S, loss diff D`; the exit status is 0 when every
 kill was survived, the target step was reached and D <= --tolerance.
@@ -41,8 +45,8 @@ from ftkit.checkpointing import (  # noqa: E402
     MARKER,
     STAGING_PREFIX,
     TRAINER_STATE,
+    checkpoint_problem,
     checkpoint_step,
-    is_complete,
     scan_checkpoints,
 )
 
@@ -51,6 +55,7 @@ from ftkit.checkpointing import (  # noqa: E402
 # same order. 1e-6 only leaves room for rounding in the JSON log, as tests/test_training.py does.
 DEFAULT_TOLERANCE = 1e-6
 KILL_MODES = ("checkpoint write", "training", "checkpoint write", "start-up")
+DAMAGES = ("bit flips", "zeroed block", "truncation")
 # A launch of the tiny run takes about a minute on 2 CPU cores; one still running after this is hung.
 LAUNCH_TIMEOUT_S = 900
 RESUMED = re.compile(r"resuming from \S*checkpoint-(\d+) \(step \d+\)")
@@ -65,13 +70,14 @@ def check_checkpoint_loads(folder: str | Path) -> int:
     """Load everything a resume reads from `folder`; return its step.
 
     Raises:
-        CheckpointLoadError: no valid completion marker, or a file that does not load.
+        CheckpointLoadError: no valid completion marker, a file whose hash differs from it, or a file that
+            does not load.
     """
     from transformers import AutoModelForCausalLM, TrainerState
 
     folder = Path(folder)
-    if not is_complete(folder):
-        raise CheckpointLoadError(f"{folder}: no valid {MARKER}")
+    if problem := checkpoint_problem(folder):
+        raise CheckpointLoadError(f"{folder}: {problem}")
     step = checkpoint_step(folder)
     try:
         state = TrainerState.load_from_json(str(folder / TRAINER_STATE))
@@ -219,6 +225,35 @@ def kill_at_random(launch: Launch, mode: str, output_dir: Path, rng: random.Rand
     return bool(staging_folders(output_dir) - earlier)
 
 
+def corrupt_at_random(folder: Path, rng: random.Random) -> str:
+    """Damage one random file of `folder` in place; return what was done to which file."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MARKER)
+    path, damage = rng.choice(files), rng.choice(DAMAGES)
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        if damage == "truncation":
+            f.truncate(rng.randrange(size))
+        elif damage == "zeroed block":
+            f.seek(rng.randrange(size))
+            f.write(bytes(min(64 * 1024, size)))
+            f.truncate(size)
+        else:
+            for _ in range(8):
+                f.seek(offset := rng.randrange(size))
+                byte = f.read(1)[0]
+                f.seek(offset)
+                f.write(bytes([byte ^ (1 << rng.randrange(8))]))
+    return f"{damage} in {path.relative_to(folder.parent)}"
+
+
+def reported(launch: Launch, name: str) -> bool:
+    """Whether the launch said it did not resume from checkpoint `name` (corrupt, or partial when cut)."""
+    return any(
+        name in line and ("not resuming from" in line or "partial checkpoint folder" in line)
+        for line in launch.lines
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=10)
@@ -229,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nproc", type=int, default=1, help="processes (ranks) per launch")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, help="largest loss diff")
     parser.add_argument("--work_dir", type=Path, help="default: a new temporary folder")
+    parser.add_argument(
+        "--corrupt", action="store_true", help="after each kill, damage a file of a random checkpoint"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -258,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     startup_s = float((work / "startup_s").read_text())
 
     survived, failures = 0, []
-    pending: list[tuple[int, int | None, str]] = []  # kill number, newest complete step then, kill mode
+    pending: list[tuple[int, str]] = []  # kills not judged yet: number, mode
+    expected: int | None = None  # the step the next launch must resume from: the newest good checkpoint
+    must_report: list[str] = []  # damaged checkpoints newer than that one, which it must name
+    corruptions: list[str] = []
+    damaged_here: set[str] = set()  # checkpoints this script damaged that no launch has written again
 
     def judge(launch: Launch) -> None:
         """Were the earlier kills survived? Judged from the next launch that chose where to resume."""
@@ -266,14 +308,20 @@ def main(argv: list[str] | None = None) -> int:
         resumed = launch.resumed_step()
         if resumed == "unknown" and launch.process.returncode == -signal.SIGKILL:
             return  # killed before it chose: the next launch will
-        for number, expected, mode in pending:
+        for number, mode in pending:
             if resumed == expected:
                 survived += 1
             else:
                 failures.append(
-                    f"kill {number} ({mode}): newest complete checkpoint {expected}, resumed {resumed}"
+                    f"kill {number} ({mode}): newest good checkpoint {expected}, resumed {resumed}"
                 )
+        failures.extend(
+            f"{name} was damaged, but not reported: {launch.log_path}"
+            for name in must_report
+            if not reported(launch, name)
+        )
         pending.clear()
+        must_report.clear()
 
     for number in range(1, args.kills + 1):
         mode = KILL_MODES[(number - 1) % len(KILL_MODES)]
@@ -293,18 +341,31 @@ def main(argv: list[str] | None = None) -> int:
         for folder in found.complete:
             try:
                 check_checkpoint_loads(folder)
+                damaged_here.discard(folder.name)  # written again since it was damaged
             except CheckpointLoadError as e:
-                loads = False
-                failures.append(f"after kill {number}: {e}")
-        newest = checkpoint_step(found.complete[-1]) if found.complete else None
+                if folder.name not in damaged_here:
+                    loads = False
+                    failures.append(f"after kill {number}: {e}")
+        damaged = ""
+        if args.corrupt and found.complete:
+            # The newest half the time: the one the next launch would resume from.
+            victim = found.complete[-1] if rng.random() < 0.5 else rng.choice(found.complete)
+            damaged_here.add(victim.name)
+            corruptions.append(damaged := corrupt_at_random(victim, rng))
+            damaged = f"; damaged: {damaged}"
+        good = [p for p in found.complete if checkpoint_problem(p) is None]
+        expected = checkpoint_step(good[-1]) if good else None
+        must_report.extend(
+            p.name for p in found.complete if p not in good and checkpoint_step(p) > (expected or 0)
+        )
         print(
             f"kill {number}/{args.kills} ({mode}{', cut a checkpoint write' if cut_write else ''}): "
             f"complete {[checkpoint_step(p) for p in found.complete]}, "
-            f"partial {[p.name for p in found.partial]}, all complete ones load: {loads}",
+            f"partial {[p.name for p in found.partial]}, all complete ones load: {loads}{damaged}",
             flush=True,
         )
         if loads:
-            pending.append((number, newest, mode))
+            pending.append((number, mode))
 
     final = Launch(training_command(args, model, chaos_dir, final=True), work / "logs" / "final.log")
     returncode = final.wait()
@@ -317,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             check_checkpoint_loads(folder)
         except CheckpointLoadError as e:
-            failures.append(f"at the end: {e}")
+            if folder.name not in damaged_here:
+                failures.append(f"at the end: {e}")
+            else:
+                print(f"still damaged on disk, never resumed from: {e}")
 
     reference, chaos = losses(reference_dir), losses(chaos_dir) if returncode == 0 else {}
     final_step = json.loads((chaos_dir / TRAINER_STATE).read_text())["global_step"] if returncode == 0 else -1
@@ -328,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     worst = max((abs(chaos[s] - reference[s]) for s in common), default=float("inf"))
     for failure in failures:
         print(f"FAILED: {failure}")
+    if args.corrupt:
+        print(
+            f"checkpoint files damaged: {len(corruptions)}; the next launch resumed from the newest good one"
+        )
     print(f"work folder {work}; largest per-step loss diff {worst:.3g} over {len(common)} steps")
     print(f"kills survived: {survived}/{args.kills}, final step {final_step}, loss diff {diff:.3g}")
     ok = not failures and final_step == args.max_steps and diff <= args.tolerance
