@@ -63,7 +63,7 @@ split_words='import shlex, sys
 try:
     words = shlex.split(sys.argv[1])
 except ValueError as e:
-    sys.exit(f"train.sh: MORE_PARA={sys.argv[1]!r}: {e}; close each quote, or escape a lone one as \\\x27")
+    sys.exit(f"train.sh: MORE_PARA={sys.argv[1]!r}: {e}: close each quote, or put a backslash before a lone one")
 sys.stdout.write("".join(word + "\0" for word in words))'
 mapfile -d '' -t more_para < <("$PYTHON" -c "$split_words" "${MORE_PARA:-}")
 wait $! || exit 2
