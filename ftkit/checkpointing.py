@@ -213,13 +213,30 @@ def is_complete(folder: str | Path) -> bool:
 
 
 def checkpoint_problem(folder: str | Path) -> str | None:
-    """Why a checkpoint must not be resumed from (a file missing, cut or changed since it was sealed, or no
-    valid marker), naming the file; None when every file has the content it was sealed with."""
+    """Why a checkpoint must not be resumed from (no valid marker; a file missing, cut short or changed
+    since it was sealed), naming the file; None when every file has the content it was sealed with."""
     folder = Path(folder)
-    if not is_complete(folder):
-        return f"no valid {MARKER} (half-written, or files missing or cut short)"
-    listed = _marker(folder)["files"]
-    hashed = {name: entry[HASH] for name, entry in listed.items() if isinstance(entry, dict)}
+    try:
+        marker = _marker(folder)
+        step, listed = marker["step"], dict(marker["files"])
+    except FileNotFoundError:
+        return f"no {MARKER}: half-written, or not written by this toolkit"
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return f"its {MARKER} is unreadable ({type(e).__name__}: {e}): half-written"
+    if checkpoint_step(folder) not in (None, step):  # a copy under another name keeps its marker
+        return f"its {MARKER} is for step {step}"
+    hashed = {}
+    for name, entry in listed.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != _listed_size(entry):
+            return (
+                f"{name} is {path.stat().st_size} bytes, not the {_listed_size(entry)} it was sealed with: "
+                "cut short or overwritten, corrupt"
+            )
+        if isinstance(entry, dict):
+            hashed[name] = entry[HASH]
     if not hashed:
         logger.warning("%s: its %s has no hashes (an older version): only sizes checked", folder, MARKER)
     for name, digest in hash_files(folder, hashed).items():
@@ -394,10 +411,10 @@ def _explicit(folder: Path, found: CheckpointFolders, run_args: dict[str, Any] |
             "Resume it with the arguments and data it was trained with (its run_args.json), or start from "
             f"its weights: --model_name_or_path {folder}."
         )
-    if not is_complete(folder):
+    if not (folder / MARKER).is_file():
         logger.warning(
-            "%s has no valid %s: it may be half-written (or come from an older version). Resuming from "
-            "it because it was named explicitly.",
+            "%s has no %s: it may be half-written (or come from an older version or another tool). "
+            "Resuming from it because it was named explicitly.",
             folder,
             MARKER,
         )

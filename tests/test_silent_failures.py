@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -101,6 +102,13 @@ CASES = [
         ["--resume_from_checkpoint", "{run}/checkpoint-4", "--max_steps", "6"],
         2,
         ["optimizer.pt", "corrupt", "--resume_from_checkpoint {run}/checkpoint-2"],
+    ),
+    Case(
+        "explicit resume from a checkpoint with a truncated optimizer.pt",
+        lambda run: os.truncate(run / "checkpoint-4" / "optimizer.pt", 1000),
+        ["--resume_from_checkpoint", "{run}/checkpoint-4", "--max_steps", "6"],
+        2,
+        ["optimizer.pt is 1000 bytes", "cut short", "--resume_from_checkpoint {run}/checkpoint-2"],
     ),
     Case(
         "resume from a sealed checkpoint of non-finite weights",
