@@ -265,7 +265,11 @@ class DataArguments(CheckedArguments):
         },
     )
     max_source_length: int = field(
-        default=256, metadata={"help": "Longest prompt in tokens; longer prompts are truncated."}
+        default=256,
+        metadata={
+            "help": "Longest prompt in tokens; a longer prompt loses the end of its source (the template "
+            "stays whole), counted in the log."
+        },
     )
     max_target_length: int = field(
         default=256,

@@ -27,7 +27,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftkit.args import DataArguments, count  # noqa: E402
 from ftkit.data import DataError, encode_prompts  # noqa: E402
-from ftkit.generation import GenerationSettings, decode, template_for, write_lines  # noqa: E402
+from ftkit.generation import (  # noqa: E402
+    GenerationSettings,
+    decode,
+    stop_token_ids,
+    template_for,
+    write_lines,
+)
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer  # noqa: E402
 from ftkit.preference import read_gold_sentences, sentence_f05  # noqa: E402
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, TemplateError  # noqa: E402
@@ -59,11 +65,14 @@ def n_best(
 ) -> list[list[str]]:
     """`num_return` decoded corrections per prompt (token ids, new tokens only), in the model's order."""
     out: list[list[str]] = []
+    stop_ids = stop_token_ids(tokenizer, model.generation_config)
     for start in range(0, len(prompt_ids), batch_size):
         rows = [{"input_ids": ids} for ids in prompt_ids[start : start + batch_size]]
         batch = tokenizer.pad(rows, return_tensors="pt", padding_side="left").to(model.device)
-        generated = model.generate(**batch, num_return_sequences=num_return, **settings.kwargs())
-        texts = decode(tokenizer, generated[:, batch["input_ids"].shape[1] :].tolist())
+        generated = model.generate(
+            **batch, num_return_sequences=num_return, eos_token_id=stop_ids, **settings.kwargs()
+        )
+        texts = decode(tokenizer, generated[:, batch["input_ids"].shape[1] :].tolist(), stop_ids)
         out += [texts[i : i + num_return] for i in range(0, len(texts), num_return)]
     return out
 

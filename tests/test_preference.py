@@ -233,6 +233,27 @@ def test_pairs_from_a_chat_model_are_generated_from_its_sft_prompts(
     assert "has none (no chat_template" in err and "Traceback" not in err
 
 
+def test_candidates_stop_at_the_chat_templates_end_of_turn(tiny_model):
+    """A chat model ends its answer with <|im_end|>, not its tokenizer's EOS: generation stops on it and the
+    candidate is cut there."""
+    tokenizer = load_tokenizer(str(tiny_model("qwen3")))
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    answer = tokenizer("He goes home .", add_special_tokens=False)["input_ids"]
+    prompt = [5, 6, 7]
+
+    class Model:
+        device = torch.device("cpu")
+        generation_config = None
+
+        def generate(self, input_ids, eos_token_id, **kwargs):
+            assert end_of_turn in eos_token_id
+            junk = tokenizer("trailing words", add_special_tokens=False)["input_ids"]
+            return torch.tensor([input_ids[0].tolist() + answer + [end_of_turn] + junk])
+
+    settings = make_preference_data.GenerationSettings(max_new_tokens=16)
+    assert make_preference_data.n_best(Model(), tokenizer, [prompt], settings, 1, 8) == [["He goes home ."]]
+
+
 @pytest.mark.parametrize("flag", ["--max_samples", "--num_candidates", "--batch_size", "--max_source_length"])
 def test_make_preference_data_refuses_a_count_below_one(flag, tmp_path, capsys):
     argv = [
