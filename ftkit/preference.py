@@ -351,12 +351,13 @@ def encode_preference_dataset(
         )
         for name in ("chosen", "rejected")
     }
-    log_truncation(
-        Dataset.from_dict(encoded["chosen"]),
-        "prompts and chosen answers",
-        max_source_length,
-        max_target_length,
-    )
+    # Cut prompts are counted once (both answers share them); cut answers for each column.
+    for answer, name, lengths in (
+        ("chosen", "prompts and chosen answers", ("prompt_length", "target_length")),
+        ("rejected", "rejected answers", ("target_length",)),
+    ):
+        counted = Dataset.from_dict({key: encoded[answer][key] for key in lengths})
+        log_truncation(counted, name, max_source_length, max_target_length)
     if stage == "rm":
         return Dataset.from_dict({f"{name}_ids": encoded[name]["input_ids"] for name in encoded})
     # The prompt's tokens are the labels the loss ignores; both answers share the prompt.
@@ -379,7 +380,9 @@ def grpo_dataset(
     gold_edits (JSON) for the reward functions."""
     sources = [s.source for s in sentences]
     encoded = encode_prompts(sources, tokenizer, template, max_source_length)
-    log_truncation(Dataset.from_dict(encoded), "GRPO prompts", max_source_length, 0)
+    log_truncation(
+        Dataset.from_dict({"prompt_length": encoded["prompt_length"]}), "GRPO prompts", max_source_length, 0
+    )  # no targets: 0 is never read
     return Dataset.from_dict(
         {
             "prompt": [build_prompt(source, template, tokenizer) for source in sources],
