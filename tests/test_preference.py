@@ -271,6 +271,17 @@ def test_make_preference_data_refuses_a_count_below_one(flag, tmp_path, capsys):
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_cut_prompts_and_answers_are_counted(tiny_model, caplog):
+    tokenizer = load_tokenizer(str(tiny_model("llama3")))
+    pairs = {"prompt": ["a " * 100, "b"], "chosen": ["x " * 50, "y"], "rejected": ["z", "w " * 80]}
+    encode_preference_dataset(pairs, "dpo", tokenizer, "gec", 40, 20)
+    log = caplog.text
+    assert "prompts and chosen answers: 1 of 2 prompts longer than --max_source_length 40" in log
+    assert "prompts and chosen answers: 1 of 2 targets longer than --max_target_length 20" in log
+    assert "rejected answers: 1 of 2 targets longer than --max_target_length 20" in log
+    assert "rejected answers: 1 of 2 prompts" not in log
+
+
 def test_choose_pair():
     assert make_preference_data.choose_pair(["a", "b", "c"], [0.5, 1.0, 0.0], 0.01) == (1, 2)
     assert make_preference_data.choose_pair(["a", "b"], [1.0, 1.0], 0.01) is None
