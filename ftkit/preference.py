@@ -57,8 +57,10 @@ from ftkit.data import (
     DataError,
     encode_clm,
     encode_prompts,
+    is_json_lines,
+    json_rows,
     log_truncation,
-    read_jsonl_rows,
+    read_lines,
 )
 from ftkit.generation import template_for
 from ftkit.loading import log_load
@@ -224,11 +226,11 @@ def read_preference_pairs(path: str | Path, max_samples: int | None = None) -> d
     Raises:
         DataError: unreadable JSON, a missing or non-string field, chosen == rejected, or an empty file.
     """
-    path = Path(path)
-    if path.suffix != ".jsonl":
-        raise DataError(f"{path}: preference pairs must be JSONL (.jsonl), one object like {PAIR_EXAMPLE}.")
+    lines = read_lines(path)
+    if not is_json_lines(path, lines):
+        raise DataError(f"{path}: preference pairs must be JSON lines, one object like {PAIR_EXAMPLE}.")
     columns: dict[str, list[str]] = {"prompt": [], "chosen": [], "rejected": []}
-    for where, row in read_jsonl_rows(path, PAIR_EXAMPLE):
+    for where, row in json_rows(path, lines, PAIR_EXAMPLE):
         for name in columns:
             if not isinstance(row.get(name), str):
                 problem = "no" if name not in row else "a non-string"
@@ -288,7 +290,7 @@ def read_gold_sentences(path: str | Path, max_samples: int | None = None) -> lis
             lines), malformed JSON or M2, or an empty file.
     """
     path = Path(path)
-    if path.suffix == ".m2":
+    if path.suffix.lower() == ".m2":
         try:
             sentences = load_gold(path)  # a line that is not UTF-8 is named by its number
             data = path.read_bytes()
@@ -307,13 +309,14 @@ def read_gold_sentences(path: str | Path, max_samples: int | None = None) -> lis
                 "sentence)."
             )
         return sentences[:max_samples]
-    if path.suffix != ".jsonl":
+    lines = read_lines(path)
+    if not is_json_lines(path, lines):
         raise DataError(
             f'{path}: GRPO needs gold edits to compute its reward: give JSONL with "source" and "target" '
             "on every line (edits are derived from their difference) or an .m2 file; plain text has none."
         )
     sentences = []
-    for where, row in read_jsonl_rows(path, EXAMPLE_ROW):
+    for where, row in json_rows(path, lines, EXAMPLE_ROW):
         if not isinstance(row.get("source"), str):
             raise DataError(f'{where}: no string "source" field.')
         if not isinstance(row.get("target"), str):

@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftkit.args import DataArguments, count  # noqa: E402
-from ftkit.data import DataError, encode_prompts  # noqa: E402
+from ftkit.data import EXAMPLE_ROW, DataError, encode_prompts, read_jsonl_rows  # noqa: E402
 from ftkit.generation import (  # noqa: E402
     GenerationSettings,
     decode,
@@ -117,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         sentences = read_gold_sentences(args.input_file, args.max_samples)
         targets: list[str | None] = [None] * len(sentences)
         if args.include_target:
-            if args.input_file.suffix != ".jsonl":
+            if args.input_file.suffix.lower() == ".m2":
                 raise DataError(f"{args.input_file}: --include_target needs JSONL with a target per line.")
-            with args.input_file.open(encoding="utf-8") as f:
-                targets = [json.loads(line)["target"] for line in f if line.strip()][: len(sentences)]
+            rows = read_jsonl_rows(args.input_file, EXAMPLE_ROW)  # read_gold_sentences checked the targets
+            targets = [row["target"] for _, row in rows][: len(sentences)]
         config = load_config(args.model_name_or_path)
         tokenizer = load_tokenizer(args.model_name_or_path)
         template = template_for(args.model_name_or_path, args.prompt_template)

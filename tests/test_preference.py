@@ -282,6 +282,17 @@ def test_cut_prompts_and_answers_are_counted(tiny_model, caplog):
     assert "rejected answers: 1 of 2 prompts" not in log
 
 
+def test_json_lines_by_content_or_any_case_of_the_suffix(tmp_path):
+    """As SFT data (ftkit.data): a .JSONL name, or JSON objects in a file named otherwise, BOM included."""
+    pair = {"prompt": "He go .", "chosen": "He goes .", "rejected": "He go ."}
+    pairs = tmp_path / "pairs.JSONL"
+    pairs.write_text(json.dumps(pair) + "\n", encoding="utf-8-sig")
+    assert read_preference_pairs(pairs)["chosen"] == ["He goes ."]
+    gold = tmp_path / "gold.txt"
+    gold.write_text(json.dumps({"source": "He go .", "target": "He goes ."}) + "\n", encoding="utf-8")
+    assert read_gold_sentences(gold)[0].edits == {0: [(1, 2, "go", ("goes",))]}
+
+
 def test_choose_pair():
     assert make_preference_data.choose_pair(["a", "b", "c"], [0.5, 1.0, 0.0], 0.01) == (1, 2)
     assert make_preference_data.choose_pair(["a", "b"], [1.0, 1.0], 0.01) is None
