@@ -117,7 +117,10 @@ def load_zero3_model(
 
     Rank 0 reads one tensor at a time from the memory-mapped files in `weight_map` (see
     safetensors_weight_map) and scatters it; every other rank only receives its own partition, straight
-    into place. Tied weights are one parameter, filled once; persistent buffers are broadcast whole.
+    into place. Tied weights are one parameter, filled once, unless the checkpoint holds a different tensor
+    for one of them (FLAN-T5's and mT5's LM head, which transformers 5 ties whatever their config says):
+    that one gets its own parameter, as `from_pretrained` does without ZeRO-3. Persistent buffers are
+    broadcast whole.
 
     Raises:
         CheckpointMismatchError: the checkpoint lacks a weight of the model, holds one the model does not
@@ -127,6 +130,8 @@ def load_zero3_model(
     # Tied before loading, so that the checkpoint's one copy fills the one shared parameter.
     model.tie_weights()
     is_reader = dist.get_rank() == 0
+    for name in _untied_in_checkpoint(model, weight_map, is_reader):
+        _untie(model, name, model_class, config, dtype)
     for file, targets in _checkpoint_targets(model, weight_map).items():  # the same order on every rank
         with safe_open(file, framework="pt") if is_reader else nullcontext() as checkpoint:
             for tensor, key in targets:
@@ -142,6 +147,52 @@ def load_zero3_model(
     return model
 
 
+def _untied_in_checkpoint(model: PreTrainedModel, weight_map: dict[str, Path], is_reader: bool) -> list[str]:
+    """The weights the model ties to another whose checkpoint tensor differs from that other's (rank 0
+    compares them and tells every rank)."""
+    names = []
+    if is_reader:
+        for target, source in (getattr(model, "all_tied_weights_keys", None) or {}).items():
+            if target in weight_map and source in weight_map:
+                with (
+                    safe_open(weight_map[target], framework="pt") as a,
+                    safe_open(weight_map[source], "pt") as b,
+                ):
+                    if not torch.equal(a.get_tensor(target), b.get_tensor(source)):
+                        names.append(target)
+    shared = [names]
+    dist.broadcast_object_list(shared, src=0)
+    return shared[0]
+
+
+def _untie(
+    model: PreTrainedModel,
+    name: str,
+    model_class: type[PreTrainedModel],
+    config: PretrainedConfig,
+    dtype: torch.dtype | str,
+) -> None:
+    """Give the tied weight `name` (a linear layer's) its own partitioned parameter."""
+    module = model.get_submodule(name.rpartition(".")[0])
+    if not isinstance(module, torch.nn.Linear) or not name.endswith(".weight"):
+        raise CheckpointMismatchError(
+            f"the checkpoint holds its own {name}, which {model_class.__name__} ties to another weight; "
+            "only a linear layer's weight can be untied under ZeRO-3. Load it without ZeRO-3 and save it "
+            "again."
+        )
+    contexts = model_class.get_init_context(
+        _config_dtype(config, dtype), is_quantized=False, _is_ds_init_called=False, allow_all_kernels=None
+    )
+    with ContextManagers(contexts), _init_broadcast_skipped():
+        own = torch.nn.Linear(module.in_features, module.out_features, bias=False)
+    module.weight = own.weight
+
+
+def _config_dtype(config: PretrainedConfig, dtype: torch.dtype | str) -> torch.dtype:
+    """The dtype to build in: `dtype`, or for "auto" the config's."""
+    return dtype if isinstance(dtype, torch.dtype) else config.dtype or torch.float32
+
+
 def _build_partitioned(
     model_class: type[PreTrainedModel],
     config: PretrainedConfig,
@@ -153,7 +204,7 @@ def _build_partitioned(
     _init_broadcast_skipped). Its weights are whatever the memory held."""
     config = copy.deepcopy(config)  # the caller's config stays as it was, as with from_pretrained
     # "auto": the config's dtype. zero.Init casts floating parameters to the DeepSpeed config's own dtype.
-    config.dtype = dtype if isinstance(dtype, torch.dtype) else config.dtype or torch.float32
+    config.dtype = _config_dtype(config, dtype)
     if attn_implementation is not None:
         config._attn_implementation = attn_implementation
     contexts = model_class.get_init_context(
