@@ -12,6 +12,7 @@ offsets ``-1 -1``) says that this annotator made no change, which still makes th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 BOM = "\ufeff"
 # Unsegmented scripts: CJK ideographs (with extension A and compatibility ideographs), kana.
-_UNSEGMENTED_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+_UNSEGMENTED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACE = re.compile(r"\s")
 # Share of such characters in the S lines from which scoring tokens is likely not what the user meant.
 UNSEGMENTED_SHARE = 0.5
 
@@ -191,16 +193,9 @@ def load_gold(path: str | Path, char_level: bool = False) -> list[GoldSentence]:
 
 def unsegmented_share(texts: Iterable[str]) -> float:
     """Share of the non-space characters of ``texts`` that are CJK ideographs or kana (0 for no text)."""
-    total = unsegmented = 0
-    for text in texts:
-        for ch in text:
-            if ch.isspace():
-                continue
-            total += 1
-            code = ord(ch)
-            if any(lo <= code <= hi for lo, hi in _UNSEGMENTED_RANGES):
-                unsegmented += 1
-    return unsegmented / total if total else 0.0
+    text = "".join(texts)
+    total = len(text) - len(_SPACE.findall(text))
+    return len(_UNSEGMENTED.findall(text)) / total if total else 0.0
 
 
 def split_system_lines(data: bytes, path: str | Path = "<system>") -> list[str]:

@@ -1,7 +1,7 @@
 """Time the project's M2 scorer on every pair of system output and gold in the shared GEC data.
 
 Usage:
-    python scripts/bench_m2scorer.py [--data ../shared/gec-data] [--only SUBSTRING]
+    python scripts/bench_m2scorer.py [--data ../shared/gec-data] [--only SUBSTRING] [--compat 3.2|master]
 
 Pairs (each scored from the files, gold loading included in its time):
   CoNLL-2014 team outputs, derived gold-applied outputs, Pillars-of-GEC nucle14 outputs and the source
@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from m2scorer import score_files  # noqa: E402
+from m2scorer.align import COMPAT_3_2, COMPATS  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "gec-data"
 CONLL_GOLDS = (
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("GEC_DATA", DEFAULT_DATA)))
     parser.add_argument("--only", default="", help="only pairs whose system or gold path contains this")
+    parser.add_argument("--compat", choices=COMPATS, default=COMPAT_3_2, help="official version to reproduce")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"bench_m2scorer: no data folder at {args.data}", file=sys.stderr)
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     times = []
     for system, gold, char_level in pairs:
         start = time.perf_counter()
-        result = score_files(system, gold, char_level=char_level)
+        result = score_files(system, gold, char_level=char_level, compat=args.compat)
         seconds = time.perf_counter() - start
         times.append(seconds)
         gold_name = gold.name + (" (char)" if char_level else "")
