@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     pending: list[tuple[int, str]] = []  # kills not judged yet: number, mode
     expected: int | None = None  # the step the next launch must resume from: the newest good checkpoint
     must_report: list[str] = []  # damaged checkpoints newer than that one, which it must name
+    skipped_damaged: list[str] = []  # those it named
     corruptions: list[str] = []
     damaged_here: set[str] = set()  # checkpoints this script damaged that no launch has written again
 
@@ -315,11 +316,11 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(
                     f"kill {number} ({mode}): newest good checkpoint {expected}, resumed {resumed}"
                 )
-        failures.extend(
-            f"{name} was damaged, but not reported: {launch.log_path}"
-            for name in must_report
-            if not reported(launch, name)
-        )
+        for name in must_report:
+            if reported(launch, name):
+                skipped_damaged.append(name)
+            else:
+                failures.append(f"{name} was damaged, but not reported: {launch.log_path}")
         pending.clear()
         must_report.clear()
 
@@ -393,8 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     for failure in failures:
         print(f"FAILED: {failure}")
     if args.corrupt:
+        kinds = ", ".join(f"{d} {sum(c.startswith(d) for c in corruptions)}" for d in DAMAGES)
         print(
-            f"checkpoint files damaged: {len(corruptions)}; the next launch resumed from the newest good one"
+            f"checkpoint files damaged: {len(corruptions)} ({kinds}); {len(skipped_damaged)} newer than the "
+            "newest good checkpoint, each named by the next launch as it resumed from that one"
         )
     print(f"work folder {work}; largest per-step loss diff {worst:.3g} over {len(common)} steps")
     print(f"kills survived: {survived}/{args.kills}, final step {final_step}, loss diff {diff:.3g}")
