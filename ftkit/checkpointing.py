@@ -42,7 +42,7 @@ from transformers.trainer_callback import ExportableState
 from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, SaveStrategy
 
-from ftkit.args import ConfigurationError
+from ftkit.args import CheckpointArguments, ConfigurationError
 from ftkit.integrity import (
     HASH,
     hash_files,
@@ -61,7 +61,6 @@ LATEST_POINTER = "latest_checkpoint"
 STAGING_PREFIX = ".tmp-"
 EXIT_STOPPED_BY_SIGNAL = 75  # sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry"
 EXIT_DIVERGED = 3
-DEFAULT_MAX_NON_FINITE_STEPS = 3
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT_NAME = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
@@ -583,7 +582,7 @@ class CrashSafeCheckpointMixin:
         self.graceful_stop = GracefulStop()
         self.add_callback(self.graceful_stop)
         self.run_args: dict[str, Any] | None = None
-        self.max_non_finite_steps = DEFAULT_MAX_NON_FINITE_STEPS
+        self.max_non_finite_steps = CheckpointArguments.max_non_finite_steps  # the flag's default
         self.diverged_at_step: int | None = None
         self._weights_checked = False
         self._non_finite_losses = 0  # micro-batches of the current optimizer step
@@ -592,15 +591,10 @@ class CrashSafeCheckpointMixin:
         self._grad_norm: float | torch.Tensor | None = None
         self._checked_step = -1
 
-    def track_run(self, run_args: dict[str, Any], max_non_finite_steps: int = DEFAULT_MAX_NON_FINITE_STEPS):
+    def track_run(self, run_args: dict[str, Any], max_non_finite_steps: int) -> None:
         """Write `run_args` (ftkit.integrity.run_arguments) to the run folder when training starts and into
-        every checkpoint and saved model; stop after `max_non_finite_steps` non-finite steps in a row.
-
-        Raises:
-            ConfigurationError: `max_non_finite_steps` is below 1.
-        """
-        if max_non_finite_steps < 1:
-            raise ConfigurationError(f"--max_non_finite_steps {max_non_finite_steps}: give 1 or more.")
+        every checkpoint and saved model; stop after `max_non_finite_steps` (at least 1, checked with the
+        flags) non-finite steps in a row."""
         self.run_args, self.max_non_finite_steps = run_args, max_non_finite_steps
 
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any):
