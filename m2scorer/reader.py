@@ -168,17 +168,27 @@ def parse_m2(text: str, path: str | Path = "<m2>", char_level: bool = False) -> 
     return sentences
 
 
-def load_gold(path: str | Path, char_level: bool = False) -> list[GoldSentence]:
-    """Read an M2 gold file.
+def read_m2(path: str | Path, char_level: bool = False) -> list[GoldSentence]:
+    """Read an M2 file (a gold to score against, or a corpus to convert).
 
     Raises:
         M2FormatError: the file is not UTF-8, is empty, or has a malformed line (file and line named).
         OSError: the file cannot be read.
     """
-    data = Path(path).read_bytes()
-    sentences = parse_m2(_decode(data, path), path, char_level=char_level)
+    sentences = parse_m2(_decode(Path(path).read_bytes(), path), path, char_level=char_level)
     if not sentences:
         raise M2FormatError(f"{path}: empty gold file (no 'S ' sentences)")
+    return sentences
+
+
+def load_gold(path: str | Path, char_level: bool = False) -> list[GoldSentence]:
+    """Read an M2 gold file to score against; warns when mostly-CJK text is to be scored on tokens.
+
+    Raises:
+        M2FormatError: the file is not UTF-8, is empty, or has a malformed line (file and line named).
+        OSError: the file cannot be read.
+    """
+    sentences = read_m2(path, char_level)
     share = unsegmented_share(s.source for s in sentences)
     if not char_level and share >= UNSEGMENTED_SHARE:
         logger.warning(

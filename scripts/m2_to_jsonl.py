@@ -29,8 +29,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from m2scorer import GoldSentence, load_gold  # noqa: E402
+from m2scorer import GoldSentence  # noqa: E402
 from m2scorer.align import GoldEdit  # noqa: E402
+from m2scorer.reader import read_m2  # noqa: E402
 
 
 def apply_edits(source: str, edits: Sequence[GoldEdit]) -> str:
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        sentences = load_gold(args.gold)
+        sentences = read_m2(args.gold)
         known = annotators_of(sentences)
         if args.annotator is not None and args.annotator not in known:
             raise ValueError(

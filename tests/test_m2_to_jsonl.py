@@ -137,3 +137,11 @@ def test_round_trip_conll14_gold(tmp_path, annotator):
             assert ours in row["target"] and row["target"].replace(ours, theirs) == line
         else:
             assert row["target"] == line, i
+
+
+def test_chinese_corpus_converts_without_the_scoring_warning(tmp_path, caplog):
+    text = "S 我 在 北京 工作 了 。\nA 4 5|||R|||-NONE-|||REQUIRED|||-NONE-|||0\n"
+    with caplog.at_level("WARNING"):
+        rows = convert(tmp_path, "--detokenize", text=text)
+    assert rows == [{"source": "我在北京工作了。", "target": "我在北京工作。"}]
+    assert not caplog.records
