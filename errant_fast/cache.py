@@ -45,6 +45,7 @@ class Cache:
         source_key = _digest(versions, f"tok={tok}", "\n".join(sources))
         self.sources_path = self.root / f"{source_key}.sources.spacy"
         self.edits_path = self.root / f"{_digest(source_key, f'lev={lev}', f'merge={merge}')}.edits.json"
+        self._segments: list[tuple[list[int], bytes]] = []  # the stored parses, as load_sources read them
 
     def _read(self, path: Path) -> bytes | None:
         try:
@@ -64,20 +65,40 @@ class Cache:
         except OSError as e:
             logger.warning("errant cache %s not written (%s): the next scoring recomputes it", path, e)
 
-    def load_sources(self, vocab) -> dict[int, Doc]:
+    def load_sources(self, vocab, needed: set[int]) -> dict[int, Doc]:
+        """The stored parses of the `needed` sentences (and of others stored with them); a damaged file
+        or segment is left out with a warning, its sentences parsed again."""
+        self._segments = []
         data = self._read(self.sources_path)
         if data is None:
             return {}
         try:
-            header, docs = data.split(b"\n", 1)
-            return deserialise((json.loads(header), docs), vocab)
-        except (ValueError, zlib.error) as e:
+            header, blobs = data.split(b"\n", 1)
+            offset = 0
+            for indices, size in json.loads(header):
+                self._segments.append((indices, blobs[offset : offset + size]))
+                offset += size
+            if offset != len(blobs):
+                raise ValueError(f"{len(blobs)} bytes of parses where the header lists {offset}")
+        except ValueError as e:
             logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, e)
-            return {}
+            self._segments = []
+        docs: dict[int, Doc] = {}
+        for segment in list(self._segments):
+            if not needed.intersection(segment[0]):
+                continue  # rebuilding Docs costs about a third of parsing them: only what is used
+            try:
+                docs.update(deserialise(segment, vocab))
+            except (ValueError, zlib.error) as e:
+                logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, e)
+                self._segments.remove(segment)
+        return docs
 
-    def save_sources(self, docs: dict[int, Doc]) -> None:
-        indices, data = serialise(docs)
-        self._write(self.sources_path, json.dumps(indices).encode() + b"\n" + data)
+    def add_sources(self, segments: list[tuple[list[int], bytes]]) -> None:
+        """Store `segments` (serialise's output) beside the parses load_sources found."""
+        self._segments += segments
+        header = json.dumps([[indices, len(blob)] for indices, blob in self._segments]).encode()
+        self._write(self.sources_path, header + b"\n" + b"".join(blob for _, blob in self._segments))
 
     def load_edits(self) -> dict[tuple[int, str], str]:
         data = self._read(self.edits_path)

@@ -102,13 +102,14 @@ def system_m2(
     sources: list[str],
     outputs: list[str],
     loaded: LoadedAnnotator,
-    options: Options = Options(),
+    options: Options | None = None,
     processes: int | None = None,
     cache: Cache | None = None,
 ) -> SystemM2:
     """The M2 blocks errant_parallel writes for `outputs` against `sources` (equal lengths, no empty
     source: the caller checks). `cache` None: nothing read or written on disk."""
-    source_docs = cache.load_sources(loaded.annotator.nlp.vocab) if cache else {}
+    options = options or Options()
+    vocab = loaded.annotator.nlp.vocab
     known_edits = cache.load_edits() if cache else {}
     edits: dict[int, str] = {}
     items = []
@@ -122,8 +123,10 @@ def system_m2(
             cached += 1
         else:
             items.append((i, source, output))
+    # The S line of -tok holds spaCy's tokens of the source: every source is needed then.
+    needed = set(range(len(sources))) if options.tok else {i for i, _, _ in items}
+    source_docs = cache.load_sources(vocab, needed) if cache else {}
     if options.tok:
-        # The S line holds spaCy's tokens of the source: every source is needed.
         queued = {i for i, _, _ in items}
         items += [(i, s, None) for i, s in enumerate(sources) if i not in source_docs and i not in queued]
     job = _Job(loaded, options, source_docs)
@@ -135,16 +138,19 @@ def system_m2(
     else:
         results = [job.run(chunk) for chunk in chunks]
     new_edits = {}
-    parsed = {}
-    for chunk_edits, docs in results:
+    new_segments = []
+    for chunk_edits, segment in results:
         for i, output, lines in chunk_edits:
             edits[i] = lines
             new_edits[(i, output)] = lines
-        parsed.update(deserialise(docs, loaded.annotator.nlp.vocab))
-    source_docs.update(parsed)
+        if segment[0]:
+            new_segments.append(segment)
+            if options.tok:
+                source_docs.update(deserialise(segment, vocab))
+    parsed = sum(len(indices) for indices, _ in new_segments)
     if cache:
-        if parsed:
-            cache.save_sources(source_docs)
+        if new_segments:
+            cache.add_sources(new_segments)
         if new_edits:
             cache.save_edits({**known_edits, **new_edits})
     blocks = []
@@ -157,6 +163,6 @@ def system_m2(
         unchanged,
         cached,
         len(new_edits),
-        len(parsed),
+        parsed,
     )
-    return SystemM2(blocks, unchanged, cached, len(new_edits), len(parsed))
+    return SystemM2(blocks, unchanged, cached, len(new_edits), parsed)

@@ -174,10 +174,16 @@ def test_cli_errors(excerpt, tmp_path, capsys, case, message):
     assert message in capsys.readouterr().err
 
 
-def test_damaged_cache_files_are_recomputed(excerpt, loaded, empty_cache, caplog):
+@pytest.mark.parametrize("damage", ["cut short", "bytes changed"])
+def test_damaged_cache_files_are_recomputed(excerpt, loaded, empty_cache, caplog, damage):
     first = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", annotator=loaded)
     for path in (empty_cache / "errant_fast").iterdir():
-        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # cut short
+        data = path.read_bytes()
+        middle = len(data) // 2
+        damaged = (
+            data[:middle] if damage == "cut short" else data[:middle] + b"\xff\x00\xff" + data[middle + 3 :]
+        )
+        path.write_bytes(damaged)
     again = score_files(excerpt / "T5-11B.txt", excerpt / "gold.m2", annotator=loaded)
     assert again.system.blocks == first.system.blocks and again.text == first.text
     assert again.system.cached == 0 and again.system.sources_parsed == first.system.sources_parsed
