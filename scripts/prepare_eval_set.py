@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import shutil
@@ -37,8 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from m2scorer import M2FormatError, load_gold  # noqa: E402
-from m2scorer.reader import UNSEGMENTED_SHARE, unsegmented_share  # noqa: E402
+from m2scorer import M2FormatError  # noqa: E402
+from m2scorer.reader import UNSEGMENTED_SHARE, read_m2, unsegmented_share  # noqa: E402
 
 METRICS = ("m2", "m2_char", "errant")
 
@@ -159,13 +158,8 @@ def prepare(
         M2FormatError: the gold file is not valid M2.
         ValueError: the metric flags disagree or do not suit the gold (choose_metric).
     """
-    # The reader warns about CJK text scored on words; here choose_metric decides, and says so itself.
-    reader_log = logging.getLogger("m2scorer.reader")
-    reader_log.disabled = True
-    try:
-        sentences = load_gold(gold_path)
-    finally:
-        reader_log.disabled = False
+    # Not load_gold: its warning about CJK text scored on words is choose_metric's decision here.
+    sentences = read_m2(gold_path)
     if not sentences:
         raise M2FormatError(f"{gold_path}: no sentences (no `S` lines).")
     metric = choose_metric(name, [s.source for s in sentences], metric, char_level)
