@@ -44,6 +44,7 @@ def run(argv: list[str] | None = None) -> None:
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
     framework = validate_args(model_args, data_args, training_args, config, peft_args)
     data_args.prompt_template = template_for(model_args.model_name_or_path, data_args.prompt_template)
+    logger.info("prompt template: %s", data_args.prompt_template)
     # "auto" becomes the newest good checkpoint of this run (or None); half-written, corrupt ones and
     # another run's are reported, never picked.
     resume_from = run_args = None

@@ -101,6 +101,7 @@ def run(argv: list[str] | None = None) -> None:
     config = load_config(model_args.model_name_or_path, model_args.trust_remote_code)
     validate_preference_args(model_args, pref_args, training_args, config)
     pref_args.prompt_template = template_for(model_args.model_name_or_path, pref_args.prompt_template)
+    logger.info("prompt template: %s", pref_args.prompt_template)
     run_args = run_arguments("clm", model_args, pref_args, training_args, checkpoint_args)
     resume_from = resolve_resume_checkpoint(
         training_args.output_dir,
