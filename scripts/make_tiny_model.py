@@ -535,8 +535,14 @@ def make_tiny_model(
     layers: int = 2,
     heads: int = 4,
     seed: int = 0,
+    weight_scale: float = 1.0,
 ) -> Path:
-    """Write a tiny `family` model and its tokenizer to `out` with `save_pretrained`; return `out`."""
+    """Write a tiny `family` model and its tokenizer to `out` with `save_pretrained`; return `out`.
+
+    `weight_scale` multiplies every weight matrix: a random model at its initialisation's scale gives
+    nearly the same output for any input (often EOS at once), one at 10x gives confident outputs that
+    depend on the input, which tests comparing predictions need.
+    """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     lines = [line for line in corpus_lines(corpus) if line.strip()]
@@ -555,6 +561,10 @@ def make_tiny_model(
         # transformers 5 ties T5's head whatever the config says, unless the checkpoint holds a head of its
         # own that differs from the embeddings: as FLAN-T5's and mT5's do.
         model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.lm_head.weight) * hidden**-0.5)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() == 2:
+                parameter.mul_(weight_scale)
     eos_ids = generation_eos_ids(family, tokenizer)
     if eos_ids is not None:
         model.generation_config.eos_token_id = eos_ids
@@ -598,6 +608,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--weight_scale",
+        type=float,
+        default=1.0,
+        help="multiplies every weight matrix (10: input-dependent outputs)",
+    )
     args = parser.parse_args(argv)
     make_tiny_model(
         args.family,
@@ -608,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
         args.layers,
         args.heads,
         args.seed,
+        args.weight_scale,
     )
     print(f"wrote tiny {args.family} model to {args.out}")
     return 0
