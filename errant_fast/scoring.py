@@ -128,7 +128,9 @@ def score_files(
     """Score a system output (one sentence per line) against an ERRANT gold M2, as
     `errant_parallel -orig SOURCE -cor SYSTEM` then `errant_compare -hyp ... -ref GOLD_M2` would.
 
-    The source defaults to the gold's `S` lines. `annotator` defaults to load_annotator().
+    The source defaults to the gold's `S` lines. `annotator` defaults to load_annotator(). `processes`:
+    forked workers [every CPU this process may use]; pass 1 from a multi-threaded program (a training
+    loop computing rewards), where forking is unsafe. `use_cache` False: nothing read or written on disk.
 
     Raises:
         ErrantInputError: a missing or unreadable file, line counts that differ, an empty source line

@@ -188,3 +188,24 @@ def test_damaged_cache_files_are_recomputed(excerpt, loaded, empty_cache, caplog
     assert again.system.blocks == first.system.blocks and again.text == first.text
     assert again.system.cached == 0 and again.system.sources_parsed == first.system.sources_parsed
     assert caplog.text.count(" damaged (") == 2
+
+
+def test_batched_and_cached_parses_equal_errants_own(excerpt, loaded):
+    """nlp.pipe over ERRANT's pre-tokenised Docs, and those Docs back from the cache, annotate every token
+    as Annotator.parse does, one sentence at a time."""
+    from errant_fast.cache import deserialise, serialise
+    from errant_fast.edits import _Job
+
+    def annotations(doc):
+        return [
+            (t.text, t.tag_, t.pos_, t.lemma_, t.dep_, t.head.i, str(t.morph), t.is_sent_start) for t in doc
+        ]
+
+    texts = (excerpt / "source.txt").read_text().splitlines() + (
+        excerpt / "T5-11B.txt"
+    ).read_text().splitlines()
+    own = [annotations(loaded.annotator.parse(text)) for text in texts]
+    batched = _Job(loaded, Options(), {}).parse(texts)
+    assert [annotations(doc) for doc in batched] == own
+    stored = deserialise(serialise(dict(enumerate(batched))), loaded.annotator.nlp.vocab)
+    assert [annotations(stored[i]) for i in range(len(texts))] == own
