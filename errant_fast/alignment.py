@@ -2,15 +2,16 @@
 
 `errant.alignment.Alignment.align` indexes the spaCy `Doc` inside its O(n*m) loop (`self.orig[i].orth`,
 `self.cor[j]`), and every index builds a new `Token` object: that, not the arithmetic, is most of its
-time. `FastAlignment.align` below is the same loop, line for line, over lists built once:
+time. `FastAlignment.align` below is the same recurrence over lists built once:
 
-- `orths[i]`, `lowers[i]` and `tokens[i]` hold exactly what `orig[i].orth`, `orig[i].lower` and `orig[i]`
-  give (a Doc is not changed while it is aligned), so every comparison sees the same values;
+- `o_orth[i]`, `o_low[i]` and `o_toks[i]` (and the `c_` lists) hold exactly what `orig[i].orth`,
+  `orig[i].lower` and `orig[i]` give (a Doc is not changed while it is aligned), so every comparison
+  sees the same values;
 - the substitution costs of all token pairs come from `sub_costs`, which evaluates `get_sub_cost`'s
   formula for the whole matrix at once: the same terms (0 or 0.499 for the lemma, 0, 0.25 or 0.5 for the
   POS, rapidfuzz's Indel normalised distance, the same C++ function `get_sub_cost` calls) added in the
-  same order (lemma + POS, then + characters) in IEEE doubles, and 0 where the lower-case forms match,
-  so every cost is the same double;
+  same order (lemma + POS, then + characters) in IEEE doubles, and 0 where the lower-case forms match
+  (ERRANT's integer 0 and this 0.0 give the same sum), so every cost is the same double;
 - ERRANT keeps the first cheapest of `[trans, sub, ins, del]` (`costs.index(min(costs))`); the comparisons
   below pick the same one without building the list: the cheaper of transposition and substitution
   (the transposition on a tie), then that one unless the insertion or deletion is strictly cheaper, then
