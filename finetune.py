@@ -82,6 +82,7 @@ def run(argv: list[str] | None = None) -> None:
                 data_args.max_source_length,
                 data_args.max_target_length,
                 data_args.preprocessing_num_workers,
+                name=str(path),
             )
 
     model = load_model(

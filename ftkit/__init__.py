@@ -7,6 +7,7 @@ scripts/). Each module has one job; imports point one way only, from the top of 
                             crash-safe checkpoints and resume; tokens/s and MFU; generation settings
     modeling                tokenizer and model loading: the one seq2seq/clm branch
     adapters, loading       PEFT adapters; memory-safe loading and its logs
-    data, args              data reading/encoding/collating; argument dataclasses and their validation
+    data, args, integrity   data reading/encoding/collating; argument dataclasses and their validation;
+                            content hashes, run identity and arguments, finite weights
     templates               prompt templates
 """

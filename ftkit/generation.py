@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from transformers import (
 )
 
 from ftkit.data import IGNORE_INDEX
+from ftkit.integrity import RUN_ARGS, read_run_arguments
 from ftkit.templates import DEFAULT_TEMPLATE
 
 
@@ -256,17 +256,14 @@ def write_lines(path: str | Path, lines: list[str]) -> None:
 def saved_run_args(model_path: str | Path) -> dict[str, Any]:
     """The arguments a model was trained with (`run_args.json`), so it is prompted the same way.
 
-    Looks in the model folder, then in the folder above (the run folder of a `checkpoint-N`).
-    Returns {} when neither has one (a model not trained by this toolkit).
+    Looks in the model folder (every checkpoint and saved model carries its own), then in the folder above
+    (the run folder of an older `checkpoint-N`). Returns {} when neither has one (a model not trained by
+    this toolkit).
     """
     model_path = Path(model_path)
     for folder in (model_path, model_path.parent):
-        path = folder / "run_args.json"
-        if path.is_file():
-            try:
-                return json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return {}
+        if (folder / RUN_ARGS).is_file():
+            return read_run_arguments(folder) or {}
     return {}
 
 

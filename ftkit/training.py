@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,16 +168,6 @@ def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Modul
         f"{total:,}",
         100 * trainable / max(total, 1),
     )
-
-
-def save_run_args(output_dir: str, framework: str, *argument_groups: Any) -> None:
-    """Write every resolved argument to <output_dir>/run_args.json, so a run can be repeated exactly."""
-    resolved: dict[str, Any] = {"framework": framework}
-    for group in argument_groups:
-        resolved.update(group.to_dict() if hasattr(group, "to_dict") else asdict(group))
-    path = Path(output_dir) / "run_args.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(resolved, indent=2, default=str, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def predict(trainer: GecTrainer, dataset: Dataset, gen_kwargs: dict[str, Any]) -> list[str]:
