@@ -90,7 +90,13 @@ T5_PRECISION = "--bf16; T5 overflows in fp16"
 FAMILIES: dict[str, Family] = {
     "t5": Family("seq2seq", "T5 (tied head)", T5_PRECISION, "gec", "q,v", zero2=True),
     "t5v11": Family(
-        "seq2seq", "T5 v1.1, FLAN-T5 (gated-GELU, untied head)", T5_PRECISION, "flan", "q,v", zero3=True
+        "seq2seq",
+        "T5 v1.1, FLAN-T5 (gated-GELU, untied head)",
+        T5_PRECISION,
+        "flan",
+        "q,v",
+        zero2=True,
+        zero3=True,
     ),
     "mt5": Family("seq2seq", "mT5 (multilingual SentencePiece)", T5_PRECISION, "gec", "q,v"),
     "bart": Family("seq2seq", "BART", "--bf16 or --fp16", "gec", "q_proj,v_proj", zero2=True),
@@ -99,23 +105,35 @@ FAMILIES: dict[str, Family] = {
     "bloom": Family("clm", "BLOOM", "--bf16", "gec", "query_key_value"),
     "llama": Family("clm", "LLaMA-2 (SentencePiece BPE)", "--bf16", "alpaca", "q_proj,v_proj", zero2=True),
     "llama3": Family(
-        "clm", "Llama-3 Instruct (byte-level BPE, <|eot_id|>)", "--bf16", "chat", "q_proj,v_proj"
+        "clm", "Llama-3 Instruct (byte-level BPE, `<|eot_id|>`)", "--bf16", "chat", "q_proj,v_proj"
     ),
-    "mistral": Family("clm", "Mistral-7B-Instruct v0.2 ([INST])", "--bf16", "chat", "q_proj,v_proj"),
+    "mistral": Family("clm", "Mistral-7B-Instruct v0.2 (`[INST]`)", "--bf16", "chat", "q_proj,v_proj"),
     "qwen2": Family("clm", "Qwen2 / Qwen2.5-Instruct (ChatML)", "--bf16", "chat", "q_proj,v_proj"),
     "qwen3": Family(
-        "clm", "Qwen3 (ChatML, <|im_end|> as EOS)", "--bf16", "chat", "q_proj,v_proj", zero3=True
+        "clm",
+        "Qwen3 (ChatML, `<|im_end|>` as EOS)",
+        "--bf16",
+        "chat",
+        "q_proj,v_proj",
+        zero2=True,
+        zero3=True,
     ),
     "gemma": Family(
-        "clm", "Gemma-it (<end_of_turn>)", "--bf16; activations overflow in fp16", "chat", "q_proj,v_proj"
+        "clm",
+        "Gemma-it (`<end_of_turn>`)",
+        "--bf16; activations overflow in fp16",
+        "chat",
+        "q_proj,v_proj",
+        zero2=True,
     ),
-    "phi3": Family("clm", "Phi-3-mini-instruct (fused qkv_proj)", "--bf16", "chat", "qkv_proj"),
+    "phi3": Family("clm", "Phi-3-mini-instruct (fused `qkv_proj`)", "--bf16", "chat", "qkv_proj"),
     "remote": Family(
         "clm",
-        "ChatGLM / GLM-4 remote code (--trust_remote_code)",
+        "ChatGLM / GLM-4 remote code (`--trust_remote_code`)",
         "--bf16",
         "chat",
         "query_key_value",
+        zero2=True,
         remote_code=True,
     ),
 }
@@ -575,21 +593,27 @@ def make_tiny_model(
 
 
 def supported_models_table() -> str:
-    """The README's "Supported models" table, one row per family."""
+    """The README's "Supported models" table, one row per family (Markdown, `|` escaped in cells)."""
     rows = [
-        "| family | framework | copies | trained in the matrix | precision | --prompt_template "
-        "| --lora_target |",
+        "| family | framework | copies | matrix runs | precision | `--prompt_template` | `--lora_target` |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, family in FAMILIES.items():
         flag, _, why = family.precision.partition("; ")
-        trained = "ZeRO-2" if family.zero2 else "Trainer"
+        precision = " ".join(f"`{word}`" if word.startswith("--") else word for word in flag.split())
+        runs = "ZeRO-2" if family.zero2 else "Trainer"
         if family.zero3:
-            trained += ", ZeRO-3 prediction"
-        rows.append(
-            f"| `{name}` | {family.framework} | {family.like.replace('|', '&#124;')} | {trained} "
-            f"| `{flag}`{f' ({why})' if why else ''} | `{family.template}` | `{family.lora_target}` |"
-        )
+            runs += ", ZeRO-3 prediction"
+        cells = [
+            f"`{name}`",
+            family.framework,
+            family.like,
+            runs,
+            precision + (f" ({why})" if why else ""),
+            f"`{family.template}`",
+            f"`{family.lora_target}`",
+        ]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows) + "\n"
 
 
