@@ -18,15 +18,13 @@ Usage (DeepSpeed on CPU as on GPUs; train.sh does this with STAGE=rm|dpo|grpo):
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 
 import transformers
 from transformers import HfArgumentParser
 
-from ftkit.args import CheckpointArguments, ConfigurationError
+from ftkit.args import CheckpointArguments, ConfigurationError, parse_json_values, read_json_object
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import run_entry_point, setup_logging
 from ftkit.generation import template_for
@@ -64,7 +62,7 @@ def parse_args(argv: list[str] | None = None):
     argv = sys.argv[1:] if argv is None else argv
     from_json = len(argv) == 1 and argv[0].endswith(".json")
     if from_json:
-        values = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+        values = read_json_object(argv[0], "the arguments file")
         stage = values.get("stage")
     else:
         pre = argparse.ArgumentParser(add_help=False)
@@ -81,7 +79,7 @@ def parse_args(argv: list[str] | None = None):
     )
     try:
         if from_json:
-            parsed = parser.parse_dict({**TOOLKIT_DEFAULTS, **values})
+            parsed = parse_json_values(parser, {**TOOLKIT_DEFAULTS, **values}, argv[0])
         else:
             parser.set_defaults(**TOOLKIT_DEFAULTS)
             parsed = parser.parse_args_into_dataclasses(args=argv)
@@ -124,7 +122,9 @@ def run(argv: list[str] | None = None) -> None:
             continue
         if stage == "grpo":
             sentences = read_gold_sentences(path, limit)
-            splits[split] = grpo_dataset(sentences, pref_args.prompt_template, tokenizer)
+            splits[split] = grpo_dataset(
+                sentences, pref_args.prompt_template, tokenizer, pref_args.max_source_length
+            )
         else:
             splits[split] = encode_preference_dataset(
                 read_preference_pairs(path, limit),
