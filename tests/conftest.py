@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,10 +68,13 @@ def free_port() -> int:
 
 
 def run_command(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
-    """subprocess.run(capture_output=True, text=True) in a new process group, all of it killed on timeout.
+    """subprocess.run(capture_output=True, text=True) in a new process group, all of it killed on timeout
+    and on Ctrl-C.
 
     Killing only the deepspeed launcher (what subprocess.run does) leaves its ranks running: a hung rank
     would then hold the CPUs for the rest of the session. A timeout fails the test with the output so far.
+    The group is a session of its own, so a Ctrl-C at the terminal reaches only pytest: without the kill
+    here, the ranks of an interrupted test would train on after pytest has exited.
     """
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs
@@ -83,6 +87,10 @@ def run_command(command: list[str], timeout: float, **kwargs) -> subprocess.Comp
             pytest.fail(
                 f"{' '.join(command)} timed out after {timeout} s:\n{stdout[-6000:]}\n{stderr[-6000:]}"
             )
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):  # the group may have ended already
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
