@@ -1,4 +1,4 @@
-"""The tests' launcher (conftest.run_command): an interrupted test leaves no process of its command running."""
+"""The tests' launcher (conftest.run_command): an interrupted test leaves no process of its command."""
 
 import signal
 import subprocess
