@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import time
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub import constants, scan_cache_dir, try_to_load_from_cache
+from huggingface_hub.errors import CacheNotFound, HFValidationError
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
@@ -68,16 +71,20 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
             file is broken (check_weight_files).
     """
     folders = [name_or_path]
+    what = "model path"
     base = base_model_path(name_or_path)
     if base is not None:
         logger.info("%s is a PEFT adapter on %s", name_or_path, base)
+        what = f"base model path (from {name_or_path}/adapter_config.json)"
         name_or_path = base
         folders.append(base)
-    if missing_local_path(name_or_path):
-        raise ModelLoadError(
-            f"model path {name_or_path} does not exist. Pass a folder written by save_pretrained "
-            "(config.json, weights, tokenizer files) or a hub id such as google/flan-t5-base."
-        )
+    check_path_exists(
+        name_or_path,
+        what,
+        "config.json",
+        "Pass a folder written by save_pretrained (config.json, weights, tokenizer files) or a hub id "
+        "such as google/flan-t5-base.",
+    )
     for folder in folders:
         if Path(folder).expanduser().is_dir():
             check_weight_files(Path(folder).expanduser())
@@ -100,11 +107,63 @@ def load_config(name_or_path: str, trust_remote_code: bool = False) -> Pretraine
         ) from None
 
 
-def missing_local_path(name_or_path: str) -> bool:
-    """True for a local path (hub ids are "name" or "org/name"; anything else is meant as one) that does not
-    exist."""
-    looks_like_path = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
-    return looks_like_path and not Path(name_or_path).expanduser().exists()
+def check_path_exists(name_or_path: str, what: str, hub_file: str, fix: str) -> None:
+    """Fail at once for a name meant as a local folder that does not exist, with the nearest existing names.
+
+    Transformers would ask the hub for it instead, retrying for tens of seconds before calling the folder a
+    hub id. A name is meant as a folder when it starts with ".", "/" or "~", has more than one "/" (hub ids
+    are "name" or "org/name"), or has one "/" after the name of something here (outputs/tiny-lama-sample,
+    a typo beside outputs/). With HF_HUB_OFFLINE set, any name is a folder unless the hub cache holds
+    `hub_file` of a repo by that id.
+
+    Raises:
+        ModelLoadError: no such folder; the message says `what` was looked for and ends with `fix`.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return
+    parts = name_or_path.split("/")
+    meant_as_folder = (
+        name_or_path.startswith((".", "/", "~"))
+        or len(parts) > 2
+        or (len(parts) == 2 and Path(parts[0]).expanduser().exists())
+    )
+    offline = constants.HF_HUB_OFFLINE
+    if not meant_as_folder and (not offline or in_hub_cache(name_or_path, hub_file)):
+        return
+    nearest = nearest_folders(path) + ([] if meant_as_folder else nearest_cached_ids(name_or_path))
+    message = f"{what} {name_or_path} does not exist: no such folder"
+    if not meant_as_folder:
+        message += f", and HF_HUB_OFFLINE is set and the hub cache holds no {name_or_path}"
+    message += f". Nearest existing: {', '.join(nearest)}." if nearest else "."
+    raise ModelLoadError(f"{message} {fix}")
+
+
+def in_hub_cache(repo_id: str, filename: str) -> bool:
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, filename), str)
+    except HFValidationError:  # not a valid repo id
+        return False
+
+
+def nearest_folders(path: Path, n: int = 3) -> list[str]:
+    """The names of the folders nearest to `path` in its deepest existing parent, closest first."""
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    names = [child.name for child in parent.iterdir() if child.is_dir()]
+    return [str(parent / name) for name in difflib.get_close_matches(path.name, names, n=n)]
+
+
+def nearest_cached_ids(repo_id: str, n: int = 3) -> list[str]:
+    """The model ids in the hub cache nearest to `repo_id`, closest first."""
+    try:
+        cached = [
+            repo.repo_id for repo in scan_cache_dir(constants.HF_HUB_CACHE).repos if repo.repo_type == "model"
+        ]
+    except CacheNotFound:
+        return []
+    return difflib.get_close_matches(repo_id, cached, n=n)
 
 
 def check_weight_files(folder: Path) -> None:
@@ -158,11 +217,13 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False) -> PreTra
     base = base_model_path(name_or_path)
     if base is not None and not (Path(name_or_path) / "tokenizer_config.json").is_file():
         name_or_path = base
-    if missing_local_path(name_or_path):
-        raise ModelLoadError(
-            f"tokenizer path {name_or_path} does not exist. Pass --tokenizer_name with a folder written by "
-            "save_pretrained (tokenizer.json, tokenizer_config.json...) or a hub id."
-        )
+    check_path_exists(
+        name_or_path,
+        "tokenizer path",
+        "tokenizer_config.json",
+        "Pass --tokenizer_name with a folder written by save_pretrained (tokenizer.json, "
+        "tokenizer_config.json...) or a hub id.",
+    )
     folder = Path(name_or_path).expanduser()
     if folder.is_dir() and not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise ModelLoadError(
