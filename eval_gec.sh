@@ -2,11 +2,12 @@
 # Score a run's checkpoints on the standard GEC test sets: predict, M2-score, tabulate, plot.
 #
 #   source eval_gec.sh
-#   FRAMEWORK=seq2seq DATASETS="conll14 sample" RESULT_DIR=google_flan_t5_xl-spell_lang8 BATCH=128 BEAM=4 MORE_PARA="--bf16"
-#   standard_eval_datasets 500              # checkpoint-500
-#   standard_eval_datasets 500 1000 1500    # several checkpoints
-#   standard_eval_datasets all              # every checkpoint-N of the run
-#   DRY_RUN=1 standard_eval_datasets all    # print the prediction commands only
+#   RESULT_DIR=tiny-llama-sample standard_eval_datasets 500              # checkpoint-500
+#   RESULT_DIR=tiny-llama-sample standard_eval_datasets 500 1000 1500    # several checkpoints
+#   RESULT_DIR=tiny-llama-sample standard_eval_datasets all              # every checkpoint-N of the run
+#   DRY_RUN=1 RESULT_DIR=tiny-llama-sample standard_eval_datasets all    # print the prediction commands only
+#   DATASETS="conll14 sample" RESULT_DIR=google_flan-t5-xl-spell_lang8 BATCH=128 BEAM=4 MORE_PARA="--bf16" \
+#       standard_eval_datasets all      # variables in front hold for that one command
 #   RESULT_DIR=tiny-llama-sample bash eval_gec.sh all     # the same without sourcing
 #
 # For each checkpoint step and dataset:
@@ -26,8 +27,8 @@
 # (BEAM, MAX_NEW_TOKENS, MORE_PARA, prompt template) is skipped; other settings replace its row.
 #
 # Environment variables, read when standard_eval_datasets runs (default in brackets):
-#   RESULT_DIR      run folder under $OUTPUT_ROOT holding checkpoint-<step>/ (as train.sh names it), or an
-#                   absolute path [required]
+#   RESULT_DIR      run folder under $OUTPUT_ROOT holding checkpoint-<step>/ (as train.sh names it), else a
+#                   path to it (absolute, or from the current folder: ./outputs/NAME) [required]
 #   DATASETS        space-separated set names, folders $DATA_ROOT/eval/<name>/ with source.txt and gold.m2
 #                   (scripts/prepare_eval_set.py builds conll14, bea19dev, nlpcc18) [every set there]
 #   FRAMEWORK       seq2seq | clm [derived from the model config]
@@ -59,7 +60,7 @@ standard_eval_datasets() (
         exit 2
     fi
     if [[ -z ${RESULT_DIR:-} ]]; then
-        echo "standard_eval_datasets: set RESULT_DIR to the run folder under OUTPUT_ROOT (or an absolute path)" >&2
+        echo "standard_eval_datasets: set RESULT_DIR to the run folder under OUTPUT_ROOT (or a path to it)" >&2
         exit 2
     fi
     repo=$EVAL_GEC_REPO
@@ -72,8 +73,8 @@ standard_eval_datasets() (
     DRY_RUN=${DRY_RUN:-0}
     read -r -a more_para <<< "${MORE_PARA:-}"
     read -r -a wanted_datasets <<< "${DATASETS:-}"
-    if [[ $RESULT_DIR == /* ]]; then
-        run_dir=$RESULT_DIR
+    if [[ $RESULT_DIR == /* || (! -d $OUTPUT_ROOT/$RESULT_DIR && -d $RESULT_DIR) ]]; then
+        run_dir=$RESULT_DIR   # absolute, or a path from here such as ./outputs/NAME
     else
         run_dir=$OUTPUT_ROOT/$RESULT_DIR
     fi

@@ -3,16 +3,21 @@
 # by environment variables.
 #
 #   bash train.sh                       # the demo: a tiny LLaMA learns the bundled sample set on CPU (minutes)
-#   MODEL_NAME=google_flan_t5_xl DATA_VER=spell_lang8 BATCH=8 MORE_PARA="--bf16" bash train.sh
+#   MODEL_NAME=google/flan-t5-xl DATA_VER=spell_lang8 BATCH=8 MORE_PARA="--bf16" bash train.sh
 #   DRY_RUN=1 MODEL_NAME=gpt2 bash train.sh --save_total_limit 3     # print the command only
 #
 # Environment variables (default in brackets):
-#   MODEL_NAME     $CKPT_ROOT/$MODEL_NAME if that folder exists, else a local path, else a hub id
-#                  [unset: the demo, a tiny LLaMA built once into $OUTPUT_ROOT/cache/tiny-llama]
+#   MODEL_NAME     $CKPT_ROOT/$MODEL_NAME if that folder exists, else a local folder, else a hub id (org/name);
+#                  a warning when it is none of them [unset: the demo, a tiny LLaMA built once into
+#                  $OUTPUT_ROOT/cache/tiny-llama]
 #   FRAMEWORK      seq2seq | clm [derived from the model config]
-#   DATA_VER       training data $DATA_ROOT/$DATA_VER/train.jsonl (+ valid.jsonl, evaluated if present) [sample]
+#   DATA_VER       training data $DATA_ROOT/$DATA_VER/train.jsonl (+ valid.jsonl, evaluated if present); with a
+#                  test set $DATA_ROOT/eval/$DATA_VER (source.txt, gold.m2), the final checkpoint is predicted
+#                  and scored on it by eval_gec.sh at the end (not for STAGE=rm) [sample]
 #   RESULT_DIR     run folder under $OUTPUT_ROOT; checkpoints are $OUTPUT_ROOT/$RESULT_DIR/checkpoint-<step>
-#                  [<MODEL_NAME with / as _>-<DATA_VER>, then -<STAGE> unless sft]
+#                  [<model>-<DATA_VER>, then -<STAGE> unless sft; <model> is a local folder's own name
+#                  (outputs/tiny-llama-sample: tiny-llama-sample), else MODEL_NAME with / as _
+#                  (google/flan-t5-xl: google_flan-t5-xl)]
 #   BATCH          per-device batch size (train and eval) [8; demo 32]
 #   GRADIENT_ACCUMULATION_STEPS   [1]. Global batch = BATCH x GRADIENT_ACCUMULATION_STEPS x processes.
 #   TRAIN_STEPS    optimizer steps [10000; demo 1500]
@@ -74,26 +79,50 @@ if [[ -z ${MODEL_NAME:-} && $STAGE != sft ]]; then
     exit 2
 elif [[ -z ${MODEL_NAME:-} ]]; then
     demo=1
-    MODEL_NAME=tiny-llama
     model_path=$OUTPUT_ROOT/cache/tiny-llama
+    model_run_name=tiny-llama
     BATCH=${BATCH:-32}
     TRAIN_STEPS=${TRAIN_STEPS:-1500}
     SAVE_STEPS=${SAVE_STEPS:-500}
     LR=${LR:-3e-3}
 elif [[ -d $CKPT_ROOT/$MODEL_NAME ]]; then
     model_path=$CKPT_ROOT/$MODEL_NAME
+    model_run_name=${MODEL_NAME//\//_}
+elif [[ -d $MODEL_NAME ]]; then
+    model_path=$MODEL_NAME
+    model_run_name=$(basename -- "$(cd -- "$MODEL_NAME" && pwd)")   # also for . and a trailing /
 else
-    model_path=$MODEL_NAME   # a local folder or a hub id: finetune.py says which failed
+    model_path=$MODEL_NAME   # a hub id, or a folder that is not there: finetune.py says which failed
+    model_run_name=${MODEL_NAME//\//_}
+    first=${MODEL_NAME%%/*}
+    if [[ $MODEL_NAME == [./~]* || $MODEL_NAME == */*/* || ($MODEL_NAME == */* && -e $first) ]]; then
+        echo "train.sh: warning: MODEL_NAME=$MODEL_NAME: no such folder (nor $CKPT_ROOT/$MODEL_NAME)" >&2
+    elif [[ ! $MODEL_NAME =~ ^[A-Za-z0-9][A-Za-z0-9.-]*$ && \
+            ! $MODEL_NAME =~ ^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$ ]]; then
+        # An id with / written as _ (how run folders are named) is the usual slip.
+        hint=
+        if [[ $MODEL_NAME == *_* ]]; then
+            rest=${MODEL_NAME#*_}
+            hint="; a hub id is org/name, e.g. ${MODEL_NAME%%_*}/${rest//_/-}"
+        fi
+        echo "train.sh: warning: MODEL_NAME=$MODEL_NAME is no folder under CKPT_ROOT=$CKPT_ROOT, no folder" \
+            "here and no hub id$hint" >&2
+    fi
 fi
 BATCH=${BATCH:-8}
 TRAIN_STEPS=${TRAIN_STEPS:-10000}
 SAVE_STEPS=${SAVE_STEPS:-500}
 LR=${LR:-1e-4}
-RESULT_DIR=${RESULT_DIR:-${MODEL_NAME//\//_}-$DATA_VER$stage_suffix}
+RESULT_DIR=${RESULT_DIR:-$model_run_name-$DATA_VER$stage_suffix}
 output_dir=$OUTPUT_ROOT/$RESULT_DIR
 
 train_file=$DATA_ROOT/$DATA_VER/train.jsonl
 valid_file=$DATA_ROOT/$DATA_VER/valid.jsonl
+eval_set=$DATA_ROOT/eval/$DATA_VER
+score=0
+if [[ $STAGE != rm && -f $eval_set/source.txt && -f $eval_set/gold.m2 ]]; then
+    score=1
+fi
 if [[ ! -f $train_file ]]; then
     echo "train.sh: no training data at $train_file (DATA_VER=$DATA_VER, DATA_ROOT=$DATA_ROOT)" >&2
     exit 2
@@ -139,9 +168,6 @@ fi
 if [[ -f $valid_file ]]; then
     args+=(--validation_file "$valid_file" --do_eval --eval_strategy steps --eval_steps "$SAVE_STEPS")
 fi
-if (( demo )); then
-    args+=(--do_predict --test_file "$DATA_ROOT/eval/sample/source.txt")
-fi
 cmd=("${launcher[@]}" "${args[@]}" "${cpu_para[@]}" "${more_para[@]}" "$@")
 
 if [[ $DRY_RUN == 1 ]]; then
@@ -157,7 +183,13 @@ export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-$(( demo ))}
 "${cmd[@]}"
 
 echo "checkpoints: $output_dir/checkpoint-<step>; final model: $output_dir"
-if (( demo )); then
-    echo "demo predictions: $output_dir/generated_predictions.txt; scored against data/eval/sample/gold.m2:"
-    "$PYTHON" "$REPO/m2scorer/m2scorer.py" "$output_dir/generated_predictions.txt" "$DATA_ROOT/eval/sample/gold.m2"
+if (( score )); then
+    last_step=$("$PYTHON" "$REPO/scripts/eval_results.py" steps "$output_dir" all)
+    last_step=${last_step##* }
+    echo "== the final checkpoint ($last_step) on the test set $eval_set (eval_gec.sh):"
+    # eval_gec.sh's own defaults: MORE_PARA and the DeepSpeed config were for training.
+    RESULT_DIR=$output_dir DATASETS=$DATA_VER DATA_ROOT=$DATA_ROOT BATCH=$BATCH NUM_GPUS=$NUM_GPUS \
+        MASTER_PORT=$MASTER_PORT MORE_PARA= DS_CONFIG= PYTHON=$PYTHON bash "$REPO/eval_gec.sh" "$last_step"
+    echo "next, every checkpoint on every test set under $DATA_ROOT/eval:"
+    printf '  source %q && RESULT_DIR=%q standard_eval_datasets all\n' "$REPO/eval_gec.sh" "$output_dir"
 fi

@@ -107,6 +107,15 @@ def test_dry_run_prints_the_commands(run_dir):
     assert "--deepspeed ds_configs/zero3.json" in command
 
 
+def test_result_dir_may_be_a_path_from_the_current_folder(run_dir):
+    relative = f"./{run_dir.parent.name}/{run_dir.name}"
+    script = f'source "{REPO}/eval_gec.sh"; RESULT_DIR={relative} standard_eval_datasets 4'
+    env = {**os.environ, "DRY_RUN": "1", "DATASETS": "sample", "CUDA_VISIBLE_DEVICES": ""}
+    result = run_command(["bash", "-c", script], 120, cwd=run_dir.parent.parent, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"--predictions_file {relative}/checkpoint-4/predictions/sample.txt" in result.stdout
+
+
 @pytest.mark.parametrize(
     "steps, variables, message",
     [

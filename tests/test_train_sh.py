@@ -2,6 +2,7 @@
 
 import os
 import shlex
+import shutil
 
 import pytest
 
@@ -71,6 +72,50 @@ def test_model_name_falls_back_to_a_path_then_a_hub_id(tmp_path):
     assert flag(command, "--output_dir") == str(tmp_path / "out" / "org_some-model-sample")
 
 
+def test_run_folder_is_named_after_a_local_model_folder(tmp_path):
+    (tmp_path / "outputs" / "tiny-llama-sample").mkdir(parents=True)
+    (tmp_path / "data" / "preference_sample").mkdir(parents=True)
+    (tmp_path / "data" / "preference_sample" / "train.jsonl").write_text("{}\n")
+    env = dict(DRY_RUN="1", CKPT_ROOT=str(tmp_path / "ckpts"), OUTPUT_ROOT=str(tmp_path / "out"))
+    env.update(STAGE="dpo", DATA_ROOT=str(tmp_path / "data"), DATA_VER="preference_sample")
+    for name in (
+        "outputs/tiny-llama-sample",
+        "./outputs/tiny-llama-sample/",
+        str(tmp_path / "outputs/tiny-llama-sample"),
+    ):
+        result = run_command(
+            ["bash", str(REPO / "train.sh")], 60, cwd=tmp_path, env={**os.environ, **env, "MODEL_NAME": name}
+        )
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        command = shlex.split(result.stdout)
+        assert flag(command, "--model_name_or_path") == name
+        assert flag(command, "--output_dir") == str(
+            tmp_path / "out" / "tiny-llama-sample-preference_sample-dpo"
+        )
+
+
+@pytest.mark.parametrize(
+    "name, warning",
+    [
+        ("google_flan_t5_xl", "no hub id; a hub id is org/name, e.g. google/flan-t5-xl"),
+        ("outputs/tiny-lama-sample", "MODEL_NAME=outputs/tiny-lama-sample: no such folder"),
+        ("./tiny-llama", "MODEL_NAME=./tiny-llama: no such folder"),
+        ("gpt2", None),
+        ("google/flan-t5-xl", None),
+        ("no-such-org/model", None),
+    ],
+)
+def test_dry_run_warns_of_a_model_name_that_is_no_folder_or_hub_id(tmp_path, name, warning):
+    (tmp_path / "outputs").mkdir()
+    env = dict(DRY_RUN="1", MODEL_NAME=name, CKPT_ROOT=str(tmp_path / "ckpts"), OUTPUT_ROOT=str(tmp_path))
+    result = run_command(["bash", str(REPO / "train.sh")], 60, cwd=tmp_path, env={**os.environ, **env})
+    assert result.returncode == 0 and flag(shlex.split(result.stdout), "--model_name_or_path") == name
+    if warning is None:
+        assert result.stderr == ""
+    else:
+        assert result.stderr.startswith("train.sh: warning: ") and warning in result.stderr
+
+
 def test_hostfile_replaces_num_gpus(tmp_path):
     hostfile = tmp_path / "hosts"
     hostfile.write_text("node1 slots=8\nnode2 slots=8\n")
@@ -122,7 +167,29 @@ def test_demo_trains_saves_checkpoints_and_scores(tmp_path):
     run = tmp_path / "tiny-llama-sample"
     assert (run / "checkpoint-10" / "model.safetensors").is_file()
     assert (run / "checkpoint-20" / "model.safetensors").is_file()
-    predictions = (run / "generated_predictions.txt").read_text(encoding="utf-8").splitlines()
+    predictions = (run / "checkpoint-20" / "predictions" / "sample.txt").read_text(encoding="utf-8")
     sources = (REPO / "data" / "eval" / "sample" / "source.txt").read_text(encoding="utf-8").splitlines()
-    assert len(predictions) == len(sources)
-    assert "F_0.5" in result.stdout and f"checkpoints: {run}/checkpoint-<step>" in result.stdout
+    assert len(predictions.splitlines()) == len(sources)
+    assert f"checkpoints: {run}/checkpoint-<step>" in result.stdout
+    assert "| 20 | sample | m2 | 200 |" in result.stdout  # eval_gec.sh's table
+    assert f"RESULT_DIR={run} standard_eval_datasets all" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_data_version_with_a_test_set_is_scored_with_its_metric(tiny_model, tmp_path):
+    # DATA_VER=zh with data/eval/zh, scored on characters as its dataset.json says (sample_zh's first rows).
+    data = tmp_path / "data"
+    (data / "zh").mkdir(parents=True)
+    rows = (REPO / "data" / "sample_zh" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:64]
+    (data / "zh" / "train.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    shutil.copytree(REPO / "data" / "eval" / "sample_zh", data / "eval" / "zh")
+    for name, keep in (("source.txt", "\n"), ("gold.m2", "\n\n")):
+        path = data / "eval" / "zh" / name
+        path.write_text(keep.join(path.read_text(encoding="utf-8").split(keep)[:5]) + keep, encoding="utf-8")
+    env = dict(MODEL_NAME=str(tiny_model("llama")), RESULT_DIR="zh-run", DATA_ROOT=str(data), DATA_VER="zh")
+    env.update(OUTPUT_ROOT=str(tmp_path / "out"), TRAIN_STEPS="2", SAVE_STEPS="2", BATCH="4")
+    result = train_sh({**env, "MAX_NEW_TOKENS": "8", "MASTER_PORT": str(free_port())})
+    run = tmp_path / "out" / "zh-run"
+    assert "| 2 | zh | m2_char | 5 |" in result.stdout
+    assert (run / "eval_results.tsv").is_file()
+    assert f"RESULT_DIR={run} standard_eval_datasets all" in result.stdout
