@@ -7,6 +7,7 @@ import atexit
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -59,7 +60,7 @@ def exit_process(code: int) -> NoReturn:
 
 def setup_logging(entry_point: str, is_main_process: bool, transformers_level: int) -> None:
     """The run summary (the entry point's logger and ftkit's) at INFO on the main process; transformers at
-    its --log_level."""
+    its --log_level; warnings that say nothing to the user left out, by their message."""
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
@@ -70,3 +71,8 @@ def setup_logging(entry_point: str, is_main_process: bool, transformers_level: i
     # Load time and host memory differ between processes: every process logs its own.
     logging.getLogger("ftkit.loading").setLevel(logging.INFO)
     transformers.utils.logging.set_verbosity(transformers_level)
+    # TRL's DPO and GRPO trainers read transformers' deprecated alias at every evaluation; nothing to change
+    # on the user's side.
+    warnings.filterwarnings(
+        "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+    )

@@ -244,6 +244,27 @@ def until_stop(ids: list[int], stop: set[int]) -> list[int]:
     return next((ids[:i] for i, token in enumerate(ids) if token in stop), ids)
 
 
+def at_length_limit(
+    token_ids: np.ndarray | torch.Tensor, stop_ids: list[int], max_new_tokens: int
+) -> np.ndarray:
+    """Which rows of generated ids (new tokens only, as for decode) ran to `max_new_tokens` without a stop
+    token: outputs the limit cut off (a model repeating itself, or a limit too low), not ones it ended."""
+    stop = set(stop_ids) | {IGNORE_INDEX}
+    return np.array(
+        [len(until_stop(np.asarray(row).tolist(), stop)) >= max_new_tokens for row in token_ids], dtype=bool
+    )
+
+
+# Beside a predictions file: how many sentences, how many ran to the length limit, with which settings.
+# scripts/eval_results.py reads it into the results table (a test keeps its copy of the suffix equal).
+STATS_SUFFIX = ".stats.json"
+
+
+def prediction_stats_path(predictions_file: str | Path) -> Path:
+    """`conll14.txt` -> `conll14.stats.json`: where predict() writes the summary of a predictions file."""
+    return Path(predictions_file).with_suffix(STATS_SUFFIX)
+
+
 def write_lines(path: str | Path, lines: list[str]) -> None:
     """Write one line per item, atomically: a reader never sees a half-written predictions file."""
     path = Path(path)

@@ -65,6 +65,7 @@ from ftkit.data import (
 from ftkit.generation import template_for
 from ftkit.loading import log_load
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
+from ftkit.throughput import LOGGING_STEPS, CountsThroughput
 from m2scorer import GoldSentence, M2FormatError, load_gold, precision_recall_f, score_sentence
 
 logger = logging.getLogger(__name__)
@@ -93,10 +94,15 @@ STAGE_CONFIGS: dict[str, type[TrainingArguments]] = {
     "dpo": DPOArguments,
     "grpo": GRPOArguments,
 }
-# TRL's defaults that differ from finetune.py's: bf16 on (wrong on CPU and pre-Ampere GPUs) and activation
-# checkpointing on (through its deprecated alias gradient_checkpointing, which warns). Preference runs start
-# from the same defaults as SFT runs: both off; --bf16 and --activation_checkpointing turn them on.
-TOOLKIT_DEFAULTS: dict[str, Any] = {"bf16": False, "gradient_checkpointing": None}
+# TRL's defaults that differ from finetune.py's: bf16 on (wrong on CPU and pre-Ampere GPUs), activation
+# checkpointing on (through its deprecated alias gradient_checkpointing, which warns) and a log every 10 steps
+# (none in a shorter run). Preference runs start from the same defaults as SFT runs: bf16 and checkpointing
+# off (--bf16 and --activation_checkpointing turn them on), LOGGING_STEPS.
+TOOLKIT_DEFAULTS: dict[str, Any] = {
+    "bf16": False,
+    "gradient_checkpointing": None,
+    "logging_steps": LOGGING_STEPS,
+}
 # Gold edits by annotator, as m2scorer takes them: {annotator: [(start, end, original, (corrections...))]}.
 GoldEdits = dict[int, list[tuple[int, int, str, tuple[str, ...]]]]
 
@@ -210,6 +216,15 @@ def validate_preference_args(
         raise ConfigurationError(
             f"--reward_model_name_or_path {pref_args.reward_model_name_or_path}: no such folder (train one "
             "with --stage rm)."
+        )
+    if (
+        pref_args.stage == "grpo"
+        and training_args.load_best_model_at_end
+        and training_args.metric_for_best_model in ("loss", "eval_loss")
+    ):
+        raise ConfigurationError(
+            "--load_best_model_at_end for grpo needs --metric_for_best_model reward: GRPO's evaluation loss "
+            "is about 0 whatever the policy, so it is not logged."
         )
     check_launch(training_args)
 
@@ -494,12 +509,14 @@ def lora_config(args: PreferenceArguments, stage: str):
 # ---- Trainers ----
 
 
-class GecRewardTrainer(CrashSafeCheckpointMixin, RewardTrainer):
-    """TRL's RewardTrainer with the toolkit's atomic checkpoints and clean stop on SIGTERM/SIGINT."""
+class GecRewardTrainer(CrashSafeCheckpointMixin, CountsThroughput, RewardTrainer):
+    """TRL's RewardTrainer with the toolkit's atomic checkpoints, clean stop on SIGTERM/SIGINT and throughput
+    figures."""
 
 
-class GecDPOTrainer(CrashSafeCheckpointMixin, DPOTrainer):
-    """TRL's DPOTrainer on pairs tokenised by `encode_preference_dataset`, with crash-safe checkpoints."""
+class GecDPOTrainer(CrashSafeCheckpointMixin, CountsThroughput, DPOTrainer):
+    """TRL's DPOTrainer on pairs tokenised by `encode_preference_dataset`, with crash-safe checkpoints and
+    throughput figures."""
 
     def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
         # TRL re-tokenises prompt + answer as one string; ours are already encoded as SFT encodes them.
@@ -508,9 +525,9 @@ class GecDPOTrainer(CrashSafeCheckpointMixin, DPOTrainer):
         return super()._prepare_dataset(dataset, processing_class, args, dataset_name)
 
 
-class GecGRPOTrainer(CrashSafeCheckpointMixin, GRPOTrainer):
+class GecGRPOTrainer(CrashSafeCheckpointMixin, CountsThroughput, GRPOTrainer):
     """TRL's GRPOTrainer generating from the prompts as SFT encodes them (grpo_dataset's prompt_ids), with
-    crash-safe checkpoints."""
+    crash-safe checkpoints and throughput figures, and without an evaluation loss."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -527,6 +544,14 @@ class GecGRPOTrainer(CrashSafeCheckpointMixin, GRPOTrainer):
         # TRL tokenises the text again, with the tokenizer's special tokens: a second BOS after a chat
         # template's own, and no cut at --max_source_length.
         return [self.prompt_ids[prompt] for prompt in prompts], None, {}
+
+    def evaluation_loop(self, *args: Any, metric_key_prefix: str = "eval", **kwargs: Any):
+        output = super().evaluation_loop(*args, metric_key_prefix=metric_key_prefix, **kwargs)
+        # The loss weights each completion by its advantage, its reward less the mean of its prompt's group:
+        # without a policy update it is about 0 whatever the policy (-0.0 when a group's rewards are equal).
+        # The rewards (eval_reward) measure the policy.
+        output.metrics.pop(f"{metric_key_prefix}_loss", None)
+        return output
 
 
 def build_preference_trainer(

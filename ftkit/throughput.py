@@ -1,20 +1,25 @@
-"""Training throughput: tokens/s, samples/s, padding fraction, MFU and peak memory in every training log.
+"""Training throughput: tokens/s, samples/s, padding fraction, MFU and peak memory in every training log, for
+every stage (SFT, reward model, DPO, GRPO): each toolkit trainer counts through `CountsThroughput`.
 
 Definitions (one process; under several processes counts are summed over ranks at log time):
     tokens          every position the model computes: input_ids (and, for seq2seq, labels: the decoder's
-                    inputs), padding included
+                    inputs), padding included; GRPO: prompt_ids and completion_ids. DPO and reward-model
+                    batches hold the chosen and the rejected sequences, each a row.
     non-padding     attention_mask == 1 (a packed batch has no mask and no padding), plus labels != -100
-                    for seq2seq
+                    for seq2seq; GRPO: prompt_mask and completion_mask
     samples         rows, or examples in a packed row (position_ids == 0)
     MFU             model FLOPs of the non-padding tokens per second / (peak bf16/fp16 dense FLOP/s of the
                     detected GPU x processes). Model FLOPs per token = 6 x matmul parameters + 12 x layers x
                     width x context (PaLM, appendix B), context = mean example length. Padding, recomputation
-                    (gradient checkpointing) and a slower-than-peak dtype count as lost utilisation. Only on
-                    GPUs in GPU_PEAK_FLOPS; on CPU tokens/s are the figure.
+                    (gradient checkpointing), a slower-than-peak dtype, DPO's reference-model forward passes
+                    and GRPO's generation count as lost utilisation. Only on GPUs in GPU_PEAK_FLOPS; on CPU
+                    tokens/s are the figure.
     peak memory     GPU: torch.cuda.max_memory_allocated; CPU: the process's peak resident set size.
 
 Training time runs from the first step after a log to the next log, so evaluation and checkpointing
 between logs are not counted against throughput.
+
+LOGGING_STEPS is the logging interval of every stage when --logging_steps is not given.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ GPU_PEAK_FLOPS = (
     ("A100", 312e12),
     ("V100", 125e12),
 )
+
+# A share of the run's steps (the Trainer reads an interval below 1 so): 50 logs a run, whatever its length.
+# A fixed count logs nothing in a run shorter than it (GRPO's 10 in a 6-step run) and floods a long one.
+LOGGING_STEPS = 0.02
 
 # Counter slots: encoder tokens (all, non-padding), decoder tokens (all, non-padding), samples.
 ENC_ALL, ENC_REAL, DEC_ALL, DEC_REAL, SAMPLES = range(5)
@@ -134,15 +143,16 @@ class ThroughputCallback(TrainerCallback):
         self._device = torch.device("cpu")
 
     def count(self, inputs: dict[str, Any]) -> None:
+        if "completion_ids" in inputs:  # GRPO: the prompts and the sampled completions, each with its mask
+            for ids, mask in (("prompt_ids", "prompt_mask"), ("completion_ids", "completion_mask")):
+                self._count_tokens(inputs[ids], inputs[mask], DEC_ALL)
+            self._counts[SAMPLES] += inputs["completion_ids"].shape[0]
+            return
         input_ids = inputs["input_ids"]
         mask = inputs.get("attention_mask")
         position_ids = inputs.get("position_ids")
-        if self._counts is None:
-            self._counts = torch.zeros(5, dtype=torch.int64, device=input_ids.device)
+        self._count_tokens(input_ids, mask, ENC_ALL if self._encoder_decoder else DEC_ALL)
         counts = self._counts
-        base = ENC_ALL if self._encoder_decoder else DEC_ALL
-        counts[base] += input_ids.numel()
-        counts[base + 1] += mask.sum() if mask is not None else input_ids.numel()
         if mask is None and position_ids is not None:
             counts[SAMPLES] += (position_ids == 0).sum()  # a packed row: one example per restart
         else:
@@ -151,6 +161,12 @@ class ThroughputCallback(TrainerCallback):
         if self._encoder_decoder and labels is not None:
             counts[DEC_ALL] += labels.numel()
             counts[DEC_REAL] += (labels != IGNORE_INDEX).sum()
+
+    def _count_tokens(self, ids: torch.Tensor, mask: torch.Tensor | None, base: int) -> None:
+        if self._counts is None:
+            self._counts = torch.zeros(5, dtype=torch.int64, device=ids.device)
+        self._counts[base] += ids.numel()
+        self._counts[base + 1] += mask.sum() if mask is not None else ids.numel()
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._device = args.device
@@ -229,3 +245,19 @@ class ThroughputCallback(TrainerCallback):
             flops = self._flops.training_flops(enc_real, dec_real, samples)
             figures["mfu"] = round(flops / seconds / (self._peak * world_size), 4)
         return figures
+
+
+class CountsThroughput:
+    """Mixin for every trainer of the toolkit (SFT's and TRL's): a ThroughputCallback, first among the
+    callbacks so the figures it adds to each log reach the reporting ones (tensorboard, wandb), counting
+    each training micro-batch as the loss sees it (GRPO's completions exist only from there on)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.throughput = ThroughputCallback()
+        self.callback_handler.callbacks.insert(0, self.throughput)
+
+    def compute_loss(self, model, inputs, *args: Any, **kwargs: Any):
+        if model.training:  # evaluation computes losses too
+            self.throughput.count(inputs)
+        return super().compute_loss(model, inputs, *args, **kwargs)

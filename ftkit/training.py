@@ -3,51 +3,53 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from datasets import Dataset
 from torch.utils.data import SequentialSampler
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers import (
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    ProgressCallback,
+    Seq2SeqTrainer,
+    Seq2SeqTrainingArguments,
+)
 from transformers.integrations import is_deepspeed_zero3_enabled
 
 from ftkit.checkpointing import CrashSafeCheckpointMixin
 from ftkit.data import PaddingCollator, packing_collator
 from ftkit.generation import (
+    at_length_limit,
     decode,
     generate_releasing_finished,
     new_tokens,
     releases_finished_rows,
     stop_token_ids,
+    write_lines,
 )
 from ftkit.modeling import count_parameters
-from ftkit.throughput import ThroughputCallback
+from ftkit.throughput import CountsThroughput
 
 logger = logging.getLogger(__name__)
 
 
-class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
+class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
     """A Seq2SeqTrainer whose generated ids hold only new tokens, for decoder-only models too.
 
-    Checkpoints are written atomically, and SIGTERM/SIGINT stop it cleanly (ftkit.checkpointing).
+    Checkpoints are written atomically, SIGTERM/SIGINT stop it cleanly (ftkit.checkpointing), and its training
+    logs carry throughput figures (ftkit.throughput).
     """
 
-    def __init__(
-        self, *args: Any, framework: str, throughput: ThroughputCallback | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, framework: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.framework = framework
-        self.throughput = throughput
-        if throughput is not None:
-            # First, so the figures it adds to each log reach the reporting callbacks (tensorboard, wandb).
-            self.callback_handler.callbacks.insert(0, throughput)
-
-    def training_step(self, model, inputs, num_items_in_batch=None):
-        if self.throughput is not None:
-            self.throughput.count(inputs)
-        return super().training_step(model, inputs, num_items_in_batch)
+        self.progress: PredictionProgress | None = None  # set by predict()
 
     def _get_eval_sampler(self, eval_dataset):
         # With train_sampling_strategy group_by_length the Trainer would shuffle evaluation batches by
@@ -85,6 +87,7 @@ class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
             generated = generate_releasing_finished(
                 self.model, inputs["input_ids"], inputs["attention_mask"], gen_kwargs
             )
+            self._count_predicted(inputs, generated)
             return None, generated, None
         loss, generated, labels = super().prediction_step(
             model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs
@@ -95,7 +98,12 @@ class GecTrainer(CrashSafeCheckpointMixin, Seq2SeqTrainer):
         if generated is not None and self.args.predict_with_generate:
             # With left padding every decoder-only prompt ends at the same column, so one slice strips them.
             generated = new_tokens(generated, inputs["input_ids"].shape[1], self.framework)
+            self._count_predicted(inputs, generated)
         return loss, generated, labels
+
+    def _count_predicted(self, inputs: dict[str, Any], generated: torch.Tensor) -> None:
+        if self.progress is not None:
+            self.progress.update(generated, int(inputs["attention_mask"].sum()))
 
 
 def build_trainer(
@@ -122,7 +130,6 @@ def build_trainer(
         processing_class=tokenizer,
         data_collator=collator,
         framework=framework,
-        throughput=ThroughputCallback(),
     )
 
 
@@ -147,7 +154,12 @@ def evaluate_and_save(trainer: Seq2SeqTrainer) -> None:
 
 
 def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Module) -> None:
+    """The batch and parameter counts of a training run; a run that only evaluates or predicts logs the
+    parameters it runs (predict() logs its own batch and generation settings)."""
     trainable, total = count_parameters(model)
+    if not training_args.do_train:
+        logger.info("parameters: %s", f"{total:,}")
+        return
     per_device = training_args.per_device_train_batch_size
     accumulation = training_args.gradient_accumulation_steps
     world = training_args.world_size
@@ -170,30 +182,143 @@ def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Modul
     )
 
 
-def predict(trainer: GecTrainer, dataset: Dataset, gen_kwargs: dict[str, Any]) -> list[str]:
+# Seconds between progress lines while predicting: a prediction that takes minutes says where it is, one
+# that takes seconds logs its summary only.
+PROGRESS_SECONDS = 30.0
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+class PredictionProgress:
+    """Sentences predicted so far, counted as each batch's generation ends and logged every `interval`
+    seconds on the main process: the share done, sentences/s, an ETA and the outputs at the length limit.
+
+    With several processes each generates every world_size-th batch; the main process scales its own counts
+    by world_size. Rows are predicted longest first and a batch's time grows with its length, so the ETA is
+    the elapsed time scaled by the source tokens left, not by the sentences left.
+    """
+
+    def __init__(
+        self,
+        sentences: int,
+        source_tokens: int,
+        world_size: int,
+        max_new_tokens: int,
+        stop_ids: list[int],
+        log: bool,
+        interval: float,
+    ) -> None:
+        self.sentences, self.source_tokens, self.world_size = sentences, source_tokens, world_size
+        self.max_new_tokens, self.stop_ids, self.log, self.interval = max_new_tokens, stop_ids, log, interval
+        self.done = self.tokens_done = self.at_limit = 0
+        self.started = self.last_log = time.perf_counter()
+
+    def update(self, generated: torch.Tensor, source_tokens: int) -> None:
+        self.done += generated.shape[0] * self.world_size
+        self.tokens_done += source_tokens * self.world_size
+        self.at_limit += int(at_length_limit(generated.cpu(), self.stop_ids, self.max_new_tokens).sum())
+        now = time.perf_counter()
+        if self.log and now - self.last_log >= self.interval:
+            self.last_log = now
+            done = min(self.done, self.sentences)
+            elapsed = now - self.started
+            share = min(self.tokens_done / max(self.source_tokens, 1), 1.0)
+            logger.info(
+                "predicted %d/%d sentences (%.0f%%), %.1f sentences/s, ETA %s; %d at the %d-token limit",
+                done,
+                self.sentences,
+                100 * done / self.sentences,
+                done / elapsed,
+                _duration(elapsed / share - elapsed) if share > 0 else "unknown",
+                self.at_limit * self.world_size,
+                self.max_new_tokens,
+            )
+
+
+def predict(
+    trainer: GecTrainer,
+    dataset: Dataset,
+    gen_kwargs: dict[str, Any],
+    stats_path: str | Path | None = None,
+) -> list[str]:
     """Generate for every row of an encoded dataset; return the decoded outputs in dataset order.
 
     Rows are generated longest first: batches of similar length waste little on padding, and a batch
     that does not fit in memory fails at the start, not after an hour. Generation stops, and the text ends,
-    at the first of `stop_token_ids`.
+    at the first of `stop_token_ids`. Progress is logged in sentences (PredictionProgress); the summary
+    counts the outputs that ran to max_new_tokens without a stop token, and the main process writes it to
+    `stats_path` as JSON (`prediction_stats_path` of the predictions file: eval_gec.sh's table reads it).
     """
     lengths = np.array([len(ids) for ids in dataset["input_ids"]])
     order = np.argsort(-lengths, kind="stable")
     tokenizer = trainer.processing_class
     stop_ids = stop_token_ids(tokenizer, trainer.model.generation_config)
+    max_new_tokens, beams = gen_kwargs["max_new_tokens"], gen_kwargs.get("num_beams") or 1
+    args = trainer.args
+    main_process = trainer.is_world_process_zero()
+    if main_process:
+        logger.info(
+            "predicting %d sentences: per-device batch %d x %d process(es), %s, at most %d new tokens",
+            len(dataset),
+            args.per_device_eval_batch_size,
+            args.world_size,
+            f"beam search with {beams} beams" if beams > 1 else "greedy search",
+            max_new_tokens,
+        )
     collator = trainer.data_collator
     # A decoder-only prompt must end at the last column, where generation appends. An encoder's rows must
     # start at column 0: BART/mBART/Marian take positions from arange, so on the left a row's output would
     # depend on the lengths of the rows that share its batch.
     padding_side = "left" if trainer.framework == "clm" else "right"
     trainer.data_collator = PaddingCollator(tokenizer, padding_side=padding_side)
+    # The Trainer's bar counts batches as they end; PredictionProgress counts sentences.
+    bar = trainer.pop_callback(ProgressCallback)
+    trainer.progress = PredictionProgress(
+        len(dataset),
+        int(lengths.sum()),
+        args.world_size,
+        max_new_tokens,
+        stop_ids,
+        main_process,
+        PROGRESS_SECONDS,
+    )
     try:
         output = trainer.predict(dataset.select(order), **{**gen_kwargs, "eos_token_id": stop_ids})
     finally:
         trainer.data_collator = collator
+        seconds = time.perf_counter() - trainer.progress.started
+        trainer.progress = None
+        if bar is not None:
+            trainer.add_callback(bar)
     # Multi-process evaluation pads the last batch with repeats; keep one prediction per row.
-    texts = decode(tokenizer, output.predictions[: len(dataset)], stop_ids)
+    generated = output.predictions[: len(dataset)]
+    at_limit = int(at_length_limit(generated, stop_ids, max_new_tokens).sum())
+    texts = decode(tokenizer, generated, stop_ids)
     in_order = [""] * len(dataset)
     for position, text in zip(order, texts, strict=True):
         in_order[position] = text
+    if main_process:
+        logger.info(
+            "predicted %d sentences in %s (%.1f sentences/s); %s",
+            len(dataset),
+            _duration(seconds),
+            len(dataset) / max(seconds, 1e-9),
+            f"{at_limit} ran to the limit of {max_new_tokens} new tokens without a stop token (a repetition "
+            "loop, or a limit too low for them: --generation_max_length, MAX_NEW_TOKENS in eval_gec.sh)"
+            if at_limit
+            else f"none ran to the limit of {max_new_tokens} new tokens",
+        )
+        if stats_path is not None:
+            stats = {
+                "sentences": len(dataset),
+                "at_length_limit": at_limit,
+                "max_new_tokens": max_new_tokens,
+                "num_beams": beams,
+                "seconds": round(seconds, 3),
+            }
+            write_lines(stats_path, [json.dumps(stats)])
     return in_order

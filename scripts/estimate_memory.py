@@ -48,6 +48,9 @@ class Estimate:
     gpu_bytes: int  # per GPU
     cpu_bytes: int  # per node
     ds_config: str  # the bundled config for this setting, or ""
+    # When the CPU figure is needed: "at load" (every process's copy while the model is built, freed once it
+    # is on the GPUs) or "whole run" (offloaded states); "" without ZeRO.
+    cpu_when: str = ""
 
 
 def parse_count(text: str) -> int:
@@ -102,14 +105,17 @@ def estimate(
         )
     # Stage 1 partitions optimizer states but keeps every 16-bit gradient on each GPU until the step.
     full_grads = 2 * params
+    # DeepSpeed's offload figure is the larger of the load copies (4 B/param per GPU) and the optimizer's
+    # 16 B/param; without offload only the load copies need host memory.
+    offload_when = "at load" if 4 * gpus > 16 else "whole run"
     cpu, gpu = zero2[False]
-    rows.append(Estimate(1, "none", gpu + full_grads - 2 * params // gpus, cpu, "zero1.json"))
+    rows.append(Estimate(1, "none", gpu + full_grads - 2 * params // gpus, cpu, "zero1.json", "at load"))
     cpu, gpu = zero2[True]
-    rows.append(Estimate(1, "optimizer", gpu + full_grads, cpu, ""))
+    rows.append(Estimate(1, "optimizer", gpu + full_grads, cpu, "", offload_when))
     cpu, gpu = zero2[False]
-    rows.append(Estimate(2, "none", gpu, cpu, "zero2.json"))
+    rows.append(Estimate(2, "none", gpu, cpu, "zero2.json", "at load"))
     cpu, gpu = zero2[True]
-    rows.append(Estimate(2, "optimizer", gpu, cpu, "zero2_offload.json"))
+    rows.append(Estimate(2, "optimizer", gpu, cpu, "zero2_offload.json", offload_when))
     for offload, offload_params, name, config in [
         (False, False, "none", "zero3.json"),
         (True, False, "optimizer", ""),
@@ -125,7 +131,8 @@ def estimate(
             zero_init=True,
             additional_buffer_factor=buffer_factor,
         )
-        rows.append(Estimate(3, name, gpu, cpu, config))
+        # With zero.Init the offload figures are the offloaded states alone.
+        rows.append(Estimate(3, name, gpu, cpu, config, "whole run" if offload else "at load"))
     return rows
 
 
@@ -134,32 +141,65 @@ def _gib(n: int) -> str:
 
 
 def format_table(
-    rows: list[Estimate], params: int, largest_layer: int, gpus_per_node: int, nodes: int
+    rows: list[Estimate],
+    params: int,
+    largest_layer: int,
+    gpus_per_node: int,
+    nodes: int,
+    largest_layer_source: str,
+    buffer_factor: float = DEFAULT_BUFFER_FACTOR,
 ) -> str:
+    """The table, what each column means, and what the figures assume (`largest_layer_source` says where the
+    largest layer's size comes from: counted, given or assumed)."""
     gpus = gpus_per_node * nodes
     lines = [
-        f"Model states of {params / 1e9:.2f}B parameters (largest layer {largest_layer / 1e6:.0f}M) on "
-        f"{nodes} node(s) x {gpus_per_node} GPU(s) = {gpus} GPU(s): 16-bit weights and gradients,",
-        "fp32 master weights, Adam moments. GiB = 2^30 bytes.",
+        f"Model states of {params / 1e9:.2f}B parameters on {nodes} node(s) x {gpus_per_node} GPU(s) = "
+        f"{gpus} GPU(s). GiB = 2^30 bytes.",
         f"Rule of thumb: {RULE_OF_THUMB_BYTES} B/param = {RULE_OF_THUMB_BYTES * params / 1e9:.1f} GB "
         f"= {RULE_OF_THUMB_BYTES * params / GIB:.1f} GiB per GPU without ZeRO.",
         "",
-        "stage  offload to CPU      per GPU GiB  per node CPU GiB  ds_configs/",
+        "stage  offload to CPU      per GPU GiB  per node CPU GiB  CPU needed  ds_configs/",
     ]
     for row in rows:
         stage = "0*" if row.stage == 0 else str(row.stage)
         cpu = "       -" if row.stage == 0 else _gib(row.cpu_bytes)
         lines.append(
-            f"{stage:<6} {row.offload:<18} {_gib(row.gpu_bytes):>11}  {cpu:>16}  {row.ds_config}".rstrip()
+            f"{stage:<6} {row.offload:<18} {_gib(row.gpu_bytes):>11}  {cpu:>16}  {row.cpu_when:<10}  "
+            f"{row.ds_config}".rstrip()
         )
     lines += [
         "",
-        "* no ZeRO (plain data parallelism): the 16 B/param rule of thumb, not a DeepSpeed estimate.",
-        "Stages 1-3: DeepSpeed's estimators; ZeRO-1 = ZeRO-2 + unpartitioned 16-bit gradients. CPU figures",
-        "include DeepSpeed's 1.5x margin. Offload to NVMe (zero3_offload_nvme.json) needs the GPU memory of",
-        "the optimizer+params row and moves the CPU figure onto the NVMe drive, less pinned buffers; its",
-        f"offload_param.buffer_size must be at least largest layer / GPUs = {-(-largest_layer // gpus):,}.",
-        "Activations, communication buffers and the CUDA context come on top of the GPU figures.",
+        "Columns:",
+        "  stage             ZeRO stage. 0*: no ZeRO (plain data parallelism), the 16 B/param rule of",
+        "                    thumb, not a DeepSpeed estimate. 1-3: DeepSpeed's estimators; ZeRO-1 is",
+        "                    ZeRO-2 + unpartitioned 16-bit gradients.",
+        "  offload to CPU    what lives in host memory instead of on the GPUs: the optimizer (fp32",
+        "                    master weights, Adam moments); +params: the 16-bit weights too.",
+        "  per GPU GiB       model states each GPU holds while training: its share of the 16-bit",
+        "                    weights and gradients, fp32 master weights and Adam moments; ZeRO-3 also",
+        "                    gathers the largest layer whole for its forward and backward pass.",
+        "  per node CPU GiB  host memory per node (DeepSpeed's figure, with its margin). Without offload",
+        "                    it is a loading peak: each process on the node holds an fp32 copy of the",
+        f"                    weights while the model is built (4 B/param x {gpus_per_node} process(es) x "
+        f"{buffer_factor:g});",
+        "                    ZeRO-3 builds it partitioned (zero.Init): the largest layer's 4 B/param",
+        "                    instead. With offload: the offloaded states, held for the whole run.",
+        "  CPU needed        at load: while the model is built, freed once it is on the GPUs (with",
+        "                    offload, the load copies outweigh the states: those need 16 B/param);",
+        "                    whole run: held throughout training.",
+        "  ds_configs/       the bundled DeepSpeed config for that setting.",
+        "",
+        "Assumed:",
+        "  - mixed-precision (bf16/fp16) training with Adam; ZeRO-3 models built with zero.Init, as the",
+        "    Trainer builds them.",
+        f"  - largest layer {largest_layer / 1e6:,.0f}M parameters: {largest_layer_source}.",
+        "    The ZeRO-3 rows depend on it.",
+        f"  - CPU figures include DeepSpeed's {buffer_factor:g}x margin (--buffer_factor).",
+        "  - model states only: activations (which grow with batch size and sequence length),",
+        "    communication buffers and the CUDA context come on top; leave a few GiB per GPU free.",
+        "Offload to NVMe (zero3_offload_nvme.json) needs the GPU memory of the optimizer+params row and",
+        "moves its CPU figure onto the NVMe drive, less pinned buffers; its offload_param.buffer_size",
+        f"must be at least largest layer / GPUs = {-(-largest_layer // gpus):,}.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -186,6 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.gpus < 1 or args.nodes < 1:
         parser.error("--gpus and --nodes must be at least 1")
+    if args.largest_layer_params is not None:
+        source = "given with --largest_layer_params"
+    elif args.model is not None:
+        source = f"counted from {args.model}"
+    else:
+        source = (
+            f"ASSUMED to be {DEFAULT_LARGEST_LAYER_SHARE:.0%} of --params; give --largest_layer_params\n"
+            "    (usually vocabulary x hidden size) or --model to count it"
+        )
     if args.model is not None:
         try:
             params, largest = count_model_params(args.model)
@@ -198,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         params, largest = args.params, int(args.params * DEFAULT_LARGEST_LAYER_SHARE)
     largest = args.largest_layer_params or largest
     rows = estimate(params, largest, args.gpus, args.nodes, args.buffer_factor)
-    print(format_table(rows, params, largest, args.gpus, args.nodes), end="")
+    print(format_table(rows, params, largest, args.gpus, args.nodes, source, args.buffer_factor), end="")
     return 0
 
 

@@ -12,6 +12,8 @@ Usage (eval_gec.sh calls these; each prints its answer on stdout, errors on stde
 
 Files in RUN_DIR:
     checkpoint-S/predictions/D.txt  predictions for dataset D (one line per line of D's source.txt)
+    checkpoint-S/predictions/D.stats.json   finetune.py's summary of them: how many ran to the length
+                                    limit (max_new_tokens without a stop token), the "at limit" column
     eval_results.tsv, eval_results.md   one row per (step, dataset); a rerun replaces its row
     eval_results_types.tsv          ERRANT sets: TP/FP/FN per main error type (errant_compare -cat 2) per
                                     (step, dataset); eval_results.md shows their F0.5 beside the main table
@@ -46,6 +48,8 @@ PLOT = "eval_results.png"
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 # ftkit.checkpointing.MARKER (a test keeps them equal): importing ftkit would load torch for a file test.
 COMPLETION_MARKER = "checkpoint_complete.json"
+# ftkit.generation.STATS_SUFFIX, likewise: the summary finetune.py writes beside a predictions file.
+STATS_SUFFIX = ".stats.json"
 METRICS = ("m2", "m2_char", "errant")
 
 
@@ -65,6 +69,9 @@ class Row:
     predict_seconds: float
     sentences_per_second: float
     settings: str
+    # Outputs that ran to max_new_tokens without a stop token (runaway repetitions, or a limit too low);
+    # None where the predictions have no summary (written before it existed, or not by finetune.py).
+    at_limit: int | None = None
 
 
 @dataclass
@@ -210,10 +217,11 @@ def read_table(run_dir: Path) -> list[Row]:
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f, delimiter="\t")
         types = {field.name: field.type for field in fields(Row)}
-        convert = {"int": int, "float": float, "str": str}
-        # Tables written before the metric column held M2 scores only.
+        convert = {"int": int, "float": float, "str": str, "int | None": lambda v: int(v) if v else None}
+        # Tables written before the metric column held M2 scores only; before at_limit, no count of it.
         return [
-            Row(**{k: convert[types[k]](v) for k, v in {"metric": "m2", **row}.items()}) for row in reader
+            Row(**{k: convert[types[k]](v) for k, v in {"metric": "m2", "at_limit": "", **row}.items()})
+            for row in reader
         ]
 
 
@@ -240,17 +248,21 @@ def write_types(run_dir: Path, rows: list[TypeRow]) -> None:
 
 def markdown(rows: list[Row], types: list[TypeRow]) -> str:
     lines = [
-        "| step | dataset | metric | sentences | P | R | F0.5 | predict s | sentences/s | settings |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| step | dataset | metric | sentences | P | R | F0.5 | predict s | sentences/s | at limit "
+        "| settings |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
+        at_limit = "-" if r.at_limit is None else r.at_limit
         lines.append(
             f"| {r.step} | {r.dataset} | {r.metric} | {r.sentences} | {r.precision:.4f} | {r.recall:.4f} "
-            f"| {r.f05:.4f} | {r.predict_seconds:.1f} | {r.sentences_per_second:.1f} | {r.settings} |"
+            f"| {r.f05:.4f} | {r.predict_seconds:.1f} | {r.sentences_per_second:.1f} | {at_limit} "
+            f"| {r.settings} |"
         )
     return (
         "\n".join(lines)
         + "\n"
+        + "\nat limit: outputs that ran to max_new_tokens without a stop token (-: not recorded)\n"
         + "".join(types_markdown(types, d) for d in sorted({t.dataset for t in types}))
     )
 
@@ -295,6 +307,7 @@ def write_table(run_dir: Path, rows: list[Row]) -> None:
             )
             values["predict_seconds"] = f"{row.predict_seconds:.2f}"
             values["sentences_per_second"] = f"{row.sentences_per_second:.2f}"
+            values["at_limit"] = "" if row.at_limit is None else row.at_limit
             writer.writerow(values.values())
     partial.replace(run_dir / TABLE)
     # From the file, as `table` prints it: the unrounded rows would differ in a last digit now and then
@@ -308,6 +321,26 @@ def is_done(run_dir: Path, step: int, dataset: str, settings: str) -> bool:
         return False
     rows = read_table(run_dir)
     return any((r.step, r.dataset, r.settings) == (step, dataset, settings) for r in rows)
+
+
+def prediction_stats(predictions: Path, sentences: int) -> dict | None:
+    """The summary finetune.py wrote beside `predictions`, or None (with a note on stderr) when there is none
+    or it describes another file (its sentence count differs)."""
+    path = predictions.with_suffix(STATS_SUFFIX)
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        print(f"note: {path} is unreadable ({e}); the at-limit count is left out", file=sys.stderr)
+        return None
+    if not isinstance(stats, dict) or stats.get("sentences") != sentences:
+        print(
+            f"note: {path} is not the summary of {predictions}; the at-limit count is left out",
+            file=sys.stderr,
+        )
+        return None
+    return stats
 
 
 def score(run_dir: Path, step: int, dataset: str, data_dir: Path, settings: str, seconds: float) -> Row:
@@ -329,6 +362,11 @@ def score(run_dir: Path, step: int, dataset: str, data_dir: Path, settings: str,
             "prediction line. Was the prediction run cut short? Rerun with FORCE=1."
         )
     metric = dataset_metric(data_dir)
+    stats = prediction_stats(predictions, expected)
+    # Scoring takes a while on a large set (or with runaway outputs): say what runs.
+    print(
+        f"scoring {expected} predictions of step {step} on {dataset} ({metric})", file=sys.stderr, flush=True
+    )
     types = [t for t in read_types(run_dir) if (t.step, t.dataset) != (step, dataset)]
     if metric == "errant":
         import errant_fast  # here, not above: spaCy takes seconds to import, and only ERRANT sets need it
@@ -352,6 +390,7 @@ def score(run_dir: Path, step: int, dataset: str, data_dir: Path, settings: str,
         predict_seconds=seconds,
         sentences_per_second=expected / seconds if seconds > 0 else math.nan,
         settings=settings,
+        at_limit=stats["at_length_limit"] if stats is not None else None,
     )
     rows = [r for r in read_table(run_dir) if (r.step, r.dataset) != (step, dataset)]
     if types or (run_dir / TYPES_TABLE).is_file():
@@ -457,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"step {row.step} {row.dataset}: P {row.precision:.4f} R {row.recall:.4f} "
                 f"F0.5 {row.f05:.4f}, {row.sentences} sentences in {row.predict_seconds:.1f} s "
                 f"({row.sentences_per_second:.1f}/s)"
+                + (f", {row.at_limit} at the length limit" if row.at_limit is not None else "")
             )
         elif args.command == "table":
             print(markdown(read_table(args.run_dir), read_types(args.run_dir)), end="")

@@ -116,6 +116,27 @@ def test_cli_prints_the_table(capsys, tmp_path):
     assert main(["--params", "3B", "--gpus", "8"]) == 0
     out = capsys.readouterr().out
     assert "16 B/param = 48.0 GB" in out
-    assert re.search(r"^3\s+optimizer\+params\s+[\d.]+\s+[\d.]+\s+zero3_offload\.json$", out, re.M)
+    assert re.search(
+        r"^3\s+optimizer\+params\s+[\d.]+\s+[\d.]+\s+whole run\s+zero3_offload\.json$", out, re.M
+    )
     assert main(["--model", str(tmp_path / "missing"), "--gpus", "8"]) == 2
     assert "cannot build" in capsys.readouterr().err
+
+
+def test_the_output_explains_each_column_and_says_what_it_assumes(capsys, tiny_model):
+    assert main(["--params", "7B", "--gpus", "8"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("stage"))
+    columns = re.split(r"\s{2,}", header)
+    explained = out[out.index("Columns:") : out.index("Assumed:")]
+    assert all(re.search(rf"^  {re.escape(name)}\s", explained, re.M) for name in columns), columns
+    # The 313 GiB of host memory without offload: the fp32 copy each of the 8 processes holds while loading.
+    (zero2,) = [line for line in out.splitlines() if re.match(r"2\s+none\s", line)]
+    assert zero2.split()[2:4] == ["27.7", "312.9"] and "at load" in zero2
+    assert "4 B/param x 8 process(es) x 1.5" in explained
+    assert "largest layer 350M parameters: ASSUMED to be 5% of --params" in out
+
+    assert main(["--params", "7B", "--largest_layer_params", "131M"]) == 0
+    assert "largest layer 131M parameters: given with --largest_layer_params" in capsys.readouterr().out
+    assert main(["--model", str(tiny_model("llama"))]) == 0
+    assert f"parameters: counted from {tiny_model('llama')}" in capsys.readouterr().out

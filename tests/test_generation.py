@@ -1,6 +1,12 @@
 """Generation: batched greedy search (decoder-only prompts padded on the left, encoder inputs on the right)
 equals generating each input alone; generation stops and text ends at every stop token; --do_predict writes
-one prediction per input, in input order."""
+one prediction per input, in input order, and logs its settings, its progress in sentences and the outputs
+that ran to the length limit."""
+
+import json
+import logging
+import re
+from collections import Counter
 
 import pytest
 import torch
@@ -9,16 +15,19 @@ from transformers import GenerationConfig, Seq2SeqTrainingArguments
 
 import finetune
 from conftest import EVAL_SAMPLE
+from ftkit import training
 from ftkit.args import ConfigurationError, check_output_file
 from ftkit.data import PaddingCollator, encode_clm, encode_dataset, encode_seq2seq
 from ftkit.generation import (
     MIN_SHARED_PREFIX,
     GenerationSettings,
+    at_length_limit,
     decode,
     generate_one,
     generate_releasing_finished,
     generation_kwargs,
     new_tokens,
+    prediction_stats_path,
     shared_prefix_length,
     stop_token_ids,
 )
@@ -123,7 +132,7 @@ def test_releasing_finished_rows_gives_the_ids_of_one_generate_call(chaotic_mode
 
 
 @pytest.mark.parametrize("family", ["llama", "t5"])
-def test_do_predict_writes_one_line_per_input_in_order(chaotic_model, tmp_path, family):
+def test_do_predict_writes_one_line_per_input_in_order(chaotic_model, tmp_path, caplog, family):
     path, framework = chaotic_model(family)
     # Different lengths, so length-sorted batches reorder them; an empty line still gets its line.
     sources = SOURCES + ["", SOURCES[0]]
@@ -159,6 +168,12 @@ def test_do_predict_writes_one_line_per_input_in_order(chaotic_model, tmp_path, 
     written = predictions.read_text(encoding="utf-8")
     assert written == "".join(line + "\n" for line in expected)
     assert len(set(expected)) >= len(SOURCES) - 1, "equal outputs would not show a mix-up"
+    # What prediction runs with, not the training batch (--per_device_train_batch_size, default 8).
+    assert "global batch" not in caplog.text and "trainable" not in caplog.text
+    assert (
+        "predicting 9 sentences: per-device batch 3 x 1 process(es), greedy search, at most 12 new tokens"
+        in (caplog.text)
+    )
 
 
 @pytest.mark.parametrize("family", ["bart", "t5", "llama"])
@@ -172,6 +187,67 @@ def test_batched_prediction_equals_one_at_a_time(chaotic_model, tmp_path, family
     expected = decode(tokenizer, one_at_a_time(model, tokenizer, framework, VARIED))
     assert batched == expected
     assert len(set(expected)) > len(VARIED) // 2, "equal outputs would not show a mix-up"
+
+
+@pytest.mark.parametrize("family, beams", [("llama", 1), ("llama", 3), ("t5", 1)])
+def test_progress_counts_sentences_and_the_outputs_at_the_length_limit(
+    chaotic_model, tmp_path, caplog, monkeypatch, family, beams
+):
+    path, framework = chaotic_model(family)
+    model, tokenizer = load(path, framework)
+    # A stop token that some outputs write and others do not: some end early, the rest run to the limit.
+    written = Counter(
+        t for row in one_at_a_time(model, tokenizer, framework, VARIED) for t in set(row.tolist())
+    )
+    stop = next(t for t, n in written.most_common() if n <= len(VARIED) * 2 // 3)
+    tokenizer.eos_token = tokenizer.convert_ids_to_tokens(stop)
+    model.generation_config.eos_token_id = None
+    kwargs = generation_kwargs(num_beams=beams, max_new_tokens=12)
+    stop_ids = stop_token_ids(tokenizer, model.generation_config)
+    encode = encode_clm if framework == "clm" else encode_seq2seq
+    alone = [
+        new_tokens(model.generate(torch.tensor([ids]), eos_token_id=stop_ids, **kwargs), len(ids), framework)[
+            0
+        ]
+        for ids in encode({"source": VARIED}, tokenizer, "gec", 256, 256)["input_ids"]
+    ]
+    at_limit = sum(len(row) == 12 and not set(row.tolist()) & set(stop_ids) for row in alone)
+    assert 0 < at_limit < len(VARIED), "all or none at the limit would not test the count"
+
+    monkeypatch.setattr(training, "PROGRESS_SECONDS", 0.0)  # a progress line after every batch
+    caplog.set_level(logging.INFO, logger="ftkit.training")
+    dataset = encode_dataset(Dataset.from_dict({"source": VARIED}), framework, tokenizer, "gec", 256, 256)
+    stats = tmp_path / "out.stats.json"
+    predict(prediction_trainer(model, tokenizer, framework, tmp_path), dataset, kwargs, stats_path=stats)
+
+    search = f"beam search with {beams} beams" if beams > 1 else "greedy search"
+    assert (
+        f"predicting 24 sentences: per-device batch 8 x 1 process(es), {search}, at most 12 new tokens"
+        in (caplog.text)
+    )
+    done = [
+        int(n)
+        for n in re.findall(r"predicted (\d+)/24 sentences \(\d+%\), [\d.]+ sentences/s, ETA ", caplog.text)
+    ]
+    assert done == [8, 16, 24], "one line per batch of 8, counted when its sentences are done"
+    assert f"; {at_limit} ran to the limit of 12 new tokens without a stop token" in caplog.text
+    assert json.loads(stats.read_text()) == {
+        "sentences": 24,
+        "at_length_limit": at_limit,
+        "max_new_tokens": 12,
+        "num_beams": beams,
+        "seconds": pytest.approx(json.loads(stats.read_text())["seconds"]),
+    }
+
+
+def test_at_length_limit_means_no_stop_token_within_the_limit():
+    rows = torch.tensor([[5, 6, 7, 8], [5, 2, 7, 8], [5, 6, -100, -100], [5, 6, 7, 2]])
+    assert at_length_limit(rows, [2], 4).tolist() == [True, False, False, False]
+    assert at_length_limit(rows, [2], 2).tolist() == [True, False, True, True]
+    assert (
+        prediction_stats_path("run/predictions/conll14.txt").as_posix()
+        == "run/predictions/conll14.stats.json"
+    )
 
 
 def test_stop_tokens_are_the_tokenizers_the_generation_configs_and_the_end_of_turn(tiny_model):
