@@ -26,11 +26,18 @@ class ModelNotFoundError(RuntimeError):
 
 class FastAnnotator(Annotator):
     """ERRANT's Annotator whose word alignment is FastAlignment (same edits, see errant_fast.alignment),
-    with `parse_many` for batches of sentences."""
+    with `pipe` for batches of sentences; its spaCy pipeline annotates as spaCy's own does, faster."""
 
     def __init__(self, lang, nlp, merger, classifier):
         super().__init__(lang, nlp, merger, classifier)
         names = nlp.pipe_names
+        if "lemmatizer" in names and nlp.get_pipe("lemmatizer").mode == "rule":
+            # spaCy's rule lemmatizer tests `form in index` on lists of up to 57,000 words per POS
+            # (lemma_index) for every new word. It reads those lists only so (and `index_table.get(pos)` as
+            # a truth value), so frozensets of the same words give the same lemmas.
+            index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+            for pos, words in list(index.items()):
+                index[pos] = frozenset(words)
         self.components = [
             fast_ruler(proc, names[: names.index(name)]) if name == "attribute_ruler" else proc
             for name, proc in nlp.pipeline
