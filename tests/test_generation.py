@@ -240,6 +240,17 @@ def test_progress_counts_sentences_and_the_outputs_at_the_length_limit(
     }
 
 
+def test_progress_eta_follows_the_source_tokens_left(monkeypatch, caplog):
+    """Longest inputs run first: after a quarter of the source tokens in 10 s, 30 s are left, whatever the
+    share of sentences done. Two processes: the main one counts its own batches twice."""
+    clock = iter([100.0, 110.0])
+    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    caplog.set_level(logging.INFO, logger="ftkit.training")
+    progress = training.PredictionProgress(40, 400, 2, 4, [2], log=True, interval=5.0)
+    progress.update(torch.tensor([[5, 6, 7, 8], [5, 2, 0, 0]]), 50)
+    assert "predicted 4/40 sentences (10%), 0.4 sentences/s, ETA 0m30s; 2 at the 4-token limit" in caplog.text
+
+
 def test_at_length_limit_means_no_stop_token_within_the_limit():
     rows = torch.tensor([[5, 6, 7, 8], [5, 2, 7, 8], [5, 6, -100, -100], [5, 6, 7, 2]])
     assert at_length_limit(rows, [2], 4).tolist() == [True, False, False, False]
