@@ -44,8 +44,8 @@ class FastAlignment(Alignment):
         o_low = [o.lower for o in o_toks]
         c_low = [c.lower for c in c_toks]
         sub_matrix = [] if lev else self.sub_costs(o_toks, c_toks)
-        cost_matrix = [[0.0 for j in range(c_len + 1)] for i in range(o_len + 1)]
-        op_matrix = [["O" for j in range(c_len + 1)] for i in range(o_len + 1)]
+        cost_matrix = [[0.0] * (c_len + 1) for _ in range(o_len + 1)]
+        op_matrix = [["O"] * (c_len + 1) for _ in range(o_len + 1)]
         for i in range(1, o_len + 1):
             cost_matrix[i][0] = cost_matrix[i - 1][0] + 1
             op_matrix[i][0] = "D"
