@@ -34,6 +34,7 @@ import json
 import math
 import re
 import sys
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -483,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "done":
             return 0 if is_done(args.run_dir, args.step, args.dataset, args.settings) else 1
         elif args.command == "record":
+            started = time.perf_counter()
             row = score(
                 args.run_dir,
                 args.step,
@@ -491,12 +493,14 @@ def main(argv: list[str] | None = None) -> int:
                 args.settings,
                 args.finished - args.started,
             )
+            scoring = time.perf_counter() - started
             plot(args.run_dir, read_table(args.run_dir))
             print(
                 f"step {row.step} {row.dataset}: P {row.precision:.4f} R {row.recall:.4f} "
                 f"F0.5 {row.f05:.4f}, {row.sentences} sentences in {row.predict_seconds:.1f} s "
                 f"({row.sentences_per_second:.1f}/s)"
                 + (f", {row.at_limit} at the length limit" if row.at_limit is not None else "")
+                + f"; scored in {scoring:.1f} s"
             )
         elif args.command == "table":
             print(markdown(read_table(args.run_dir), read_types(args.run_dir)), end="")

@@ -2,6 +2,7 @@
 predictions (outputs that ran to max_new_tokens without a stop token)."""
 
 import json
+import re
 import shutil
 
 from eval_results import STATS_SUFFIX, read_table
@@ -33,7 +34,7 @@ def test_outputs_at_the_length_limit_reach_the_table(tmp_path, capsys):
     summary = {"sentences": len(SOURCES), "at_length_limit": 3, "max_new_tokens": 256, "num_beams": 4}
     assert record(tmp_path, 1, summary) == 0
     out, err = capsys.readouterr()
-    assert ", 3 at the length limit" in out
+    assert re.search(r", 3 at the length limit; scored in [\d.]+ s", out)
     assert f"scoring {len(SOURCES)} predictions of step 1 on sample (m2)" in err  # said before it runs
     assert record(tmp_path, 2) == 0  # no summary: not recorded, not 0
     assert record(tmp_path, 3, {**summary, "sentences": 5}) == 0  # another file's summary
