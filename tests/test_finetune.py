@@ -76,6 +76,8 @@ def test_fp16_with_t5_explains_the_overflow(tiny_model, run_dir, capsys):
 def test_run_records_arguments_and_reports_to_tensorboard_and_wandb(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    # No console capture: its stdout hook outlives wandb.teardown() and logs an error on every later print.
+    monkeypatch.setenv("WANDB_CONSOLE", "off")
     run = tmp_path / "run"
     argv = train_args(
         tiny_model("gpt2"),

@@ -144,4 +144,4 @@ def test_chinese_corpus_converts_without_the_scoring_warning(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         rows = convert(tmp_path, "--detokenize", text=text)
     assert rows == [{"source": "我在北京工作了。", "target": "我在北京工作。"}]
-    assert not caplog.records
+    assert not [r for r in caplog.records if r.name.startswith("m2scorer")]
