@@ -13,6 +13,7 @@ otherwise parses the output and runs `Annotator.annotate`. Here the same calls m
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 from dataclasses import dataclass, field
@@ -132,8 +133,11 @@ def system_m2(
         queued = {i for i, _, _ in items}
         items += [(i, s, None) for i, s in enumerate(sources) if i not in source_docs and i not in queued]
     job = _Job(loaded, options, source_docs)
-    chunks = [items[k : k + CHUNK] for k in range(0, len(items), CHUNK)]
-    processes = min(processes or default_processes(), len(chunks))
+    processes = max(1, min(processes or default_processes(), math.ceil(len(items) / CHUNK)))
+    # About CHUNK items a chunk, as many chunks for every process: all finish at about the same time.
+    count = processes * math.ceil(len(items) / (CHUNK * processes))
+    size = math.ceil(len(items) / count) if items else 1
+    chunks = [items[k : k + size] for k in range(0, len(items), size)]
     if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(processes, _start_worker, (job,)) as pool:
             results = list(pool.imap_unordered(_run_in_worker, chunks))
