@@ -91,6 +91,17 @@ def test_counts_real_tokens_padding_and_packed_examples():
     )
     assert callback._counts.tolist() == [0, 0, 9, 9, 3]
 
+    callback = ThroughputCallback()  # GRPO: prompts padded on the left, completions on the right
+    callback.count(
+        {
+            "prompt_ids": torch.ones(2, 3, dtype=torch.long),
+            "prompt_mask": torch.tensor([[0, 1, 1], [1, 1, 1]]),
+            "completion_ids": torch.ones(2, 4, dtype=torch.long),
+            "completion_mask": torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]]),
+        }
+    )
+    assert callback._counts.tolist() == [0, 0, 14, 11, 2]
+
 
 @pytest.mark.parametrize(
     "name, flops",
