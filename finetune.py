@@ -21,7 +21,7 @@ from ftkit.args import parse_args, validate_args
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import exit_process, run_entry_point, setup_logging
 from ftkit.data import encode_dataset, load_dataset_file
-from ftkit.generation import generation_kwargs, template_for, write_lines
+from ftkit.generation import generation_kwargs, prediction_stats_path, template_for, write_lines
 from ftkit.integrity import run_arguments
 from ftkit.loading import init_distributed_if_launched, load_device_map
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
@@ -131,11 +131,11 @@ def run(argv: list[str] | None = None) -> None:
             training_args.generation_num_beams,
             training_args.generation_max_length or data_args.max_target_length,
         )
-        predictions = predict(trainer, splits["predict"], gen_kwargs)
+        path = data_args.predictions_file or os.path.join(
+            training_args.output_dir, "generated_predictions.txt"
+        )
+        predictions = predict(trainer, splits["predict"], gen_kwargs, stats_path=prediction_stats_path(path))
         if trainer.is_world_process_zero():
-            path = data_args.predictions_file or os.path.join(
-                training_args.output_dir, "generated_predictions.txt"
-            )
             write_lines(path, predictions)
             logger.info("wrote %d predictions to %s", len(predictions), path)
 

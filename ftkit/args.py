@@ -17,6 +17,7 @@ from transformers import HfArgumentParser, PretrainedConfig, Seq2SeqTrainingArgu
 from transformers.utils import is_flash_attn_2_available
 
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES
+from ftkit.throughput import LOGGING_STEPS
 
 FRAMEWORKS = ("seq2seq", "clm")
 # T5 was pretrained in bfloat16; its activations overflow the fp16 range (inf/NaN losses).
@@ -414,6 +415,13 @@ class TrainingArguments(GlooCollectivesOnCpu, Seq2SeqTrainingArguments):
             "help": "Sampler for training: group_by_length (default: batches of similar length, little "
             "padding), random, sequential, or batch_rebalance.",
             "choices": ["group_by_length", "random", "sequential", "batch_rebalance"],
+        },
+    )
+    logging_steps: float = field(
+        default=LOGGING_STEPS,
+        metadata={
+            "help": f"Log every N steps; below 1, a share of the run's steps [{LOGGING_STEPS}: 50 logs a "
+            "run, whatever its length]"
         },
     )
     save_shard_size: str = field(
