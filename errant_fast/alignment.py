@@ -103,17 +103,16 @@ class FastAlignment(Alignment):
         if not o_toks or not c_toks:
             return [[] for _ in o_toks]
 
-        def column(tokens, attr):
-            return np.array([getattr(t, attr) for t in tokens], dtype=np.uint64)[:, None]
+        def attributes(tokens):
+            return np.array(
+                [(t.lemma, t.pos, t.lower, t.pos in self._open_pos) for t in tokens], dtype=np.uint64
+            )
 
-        def row(tokens, attr):
-            return np.array([getattr(t, attr) for t in tokens], dtype=np.uint64)[None, :]
-
-        lemma_cost = np.where(column(o_toks, "lemma") == row(c_toks, "lemma"), 0.0, 0.499)
-        o_pos, c_pos = column(o_toks, "pos"), row(c_toks, "pos")
-        open_pos = np.array(sorted(self._open_pos), dtype=np.uint64)
-        both_open = np.isin(o_pos, open_pos) & np.isin(c_pos, open_pos)
-        pos_cost = np.where(o_pos == c_pos, 0.0, np.where(both_open, 0.25, 0.5))
+        o_attrs, c_attrs = attributes(o_toks)[:, None, :], attributes(c_toks)[None, :, :]
+        same = o_attrs == c_attrs  # [i, j, k]: o_toks[i] and c_toks[j] agree on attribute k
+        lemma_cost = np.where(same[..., 0], 0.0, 0.499)
+        both_open = (o_attrs[..., 3] & c_attrs[..., 3]).astype(bool)
+        pos_cost = np.where(same[..., 1], 0.0, np.where(both_open, 0.25, 0.5))
         char_cost = cdist(
             [o.text for o in o_toks],
             [c.text for c in c_toks],
@@ -121,5 +120,5 @@ class FastAlignment(Alignment):
             dtype=np.float64,
         )
         costs = lemma_cost + pos_cost + char_cost
-        costs[column(o_toks, "lower") == row(c_toks, "lower")] = 0.0
+        costs[same[..., 2]] = 0.0
         return costs.tolist()
