@@ -48,7 +48,7 @@ class FastAnnotator(Annotator):
 
     def pipe(self, docs: Iterable[Doc], batch_size: int) -> list[Doc]:
         """`[self.nlp(doc) for doc in docs]`, the same annotations: nlp.pipe's way (each component over
-        batches), but with errant_fast.ruler's attribute ruler."""
+        batches), with errant_fast.ruler's attribute ruler and the lemmatizer's index as sets."""
         for component in self.components:
             docs = component.pipe(docs, batch_size=batch_size)
         return list(docs)
