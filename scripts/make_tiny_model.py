@@ -81,29 +81,27 @@ class Family:
     precision: str  # the precision flag for a real checkpoint on a GPU (and why, after a semicolon)
     template: str  # --prompt_template for a real checkpoint
     lora_target: str  # --lora_target: the family's attention projections
-    zero2: bool = False  # the matrix trains it under DeepSpeed ZeRO-2 (else with the in-process Trainer)
     zero3: bool = False  # the matrix predicts with it under ZeRO-3 in two processes
     remote_code: bool = False  # its modeling code is in the folder: it loads with --trust_remote_code
 
 
 T5_PRECISION = "--bf16; T5 overflows in fp16"
 FAMILIES: dict[str, Family] = {
-    "t5": Family("seq2seq", "T5 (tied head)", T5_PRECISION, "gec", "q,v", zero2=True),
+    "t5": Family("seq2seq", "T5 (tied head)", T5_PRECISION, "gec", "q,v"),
     "t5v11": Family(
         "seq2seq",
         "T5 v1.1, FLAN-T5 (gated-GELU, untied head)",
         T5_PRECISION,
         "flan",
         "q,v",
-        zero2=True,
         zero3=True,
     ),
     "mt5": Family("seq2seq", "mT5 (multilingual SentencePiece)", T5_PRECISION, "gec", "q,v"),
-    "bart": Family("seq2seq", "BART", "--bf16 or --fp16", "gec", "q_proj,v_proj", zero2=True),
+    "bart": Family("seq2seq", "BART", "--bf16 or --fp16", "gec", "q_proj,v_proj"),
     "mbart": Family("seq2seq", "mBART-cc25 (language codes)", "--bf16 or --fp16", "gec", "q_proj,v_proj"),
     "gpt2": Family("clm", "GPT-2 (no pad token)", "--bf16 or --fp16", "gec", "c_attn"),
     "bloom": Family("clm", "BLOOM", "--bf16", "gec", "query_key_value"),
-    "llama": Family("clm", "LLaMA-2 (SentencePiece BPE)", "--bf16", "alpaca", "q_proj,v_proj", zero2=True),
+    "llama": Family("clm", "LLaMA-2 (SentencePiece BPE)", "--bf16", "alpaca", "q_proj,v_proj"),
     "llama3": Family(
         "clm", "Llama-3 Instruct (byte-level BPE, `<|eot_id|>`)", "--bf16", "chat", "q_proj,v_proj"
     ),
@@ -115,7 +113,6 @@ FAMILIES: dict[str, Family] = {
         "--bf16",
         "chat",
         "q_proj,v_proj",
-        zero2=True,
         zero3=True,
     ),
     "gemma": Family(
@@ -124,7 +121,6 @@ FAMILIES: dict[str, Family] = {
         "--bf16; activations overflow in fp16",
         "chat",
         "q_proj,v_proj",
-        zero2=True,
     ),
     "phi3": Family("clm", "Phi-3-mini-instruct (fused `qkv_proj`)", "--bf16", "chat", "qkv_proj"),
     "remote": Family(
@@ -133,7 +129,6 @@ FAMILIES: dict[str, Family] = {
         "--bf16",
         "chat",
         "query_key_value",
-        zero2=True,
         remote_code=True,
     ),
 }
@@ -601,7 +596,7 @@ def supported_models_table() -> str:
     for name, family in FAMILIES.items():
         flag, _, why = family.precision.partition("; ")
         precision = " ".join(f"`{word}`" if word.startswith("--") else word for word in flag.split())
-        runs = "ZeRO-2" if family.zero2 else "Trainer"
+        runs = "ZeRO-2"
         if family.zero3:
             runs += ", ZeRO-3 prediction"
         cells = [

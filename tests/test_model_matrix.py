@@ -2,8 +2,8 @@
 truncation and the preference prompts, as a user runs them with the flags FAMILIES gives for that family.
 
 Where each part runs (FAMILIES says which families, so the README's table cannot drift from this file):
-  training     finetune.py in process (the plain Trainer), or under the deepspeed launcher with ZeRO-2 for
-               the families marked zero2 (slow: a launch each). The trained model feeds the tests below.
+  training     finetune.py under the deepspeed launcher with ZeRO-2 (slow: a launch each family). The trained
+               model feeds the tests below.
   prediction   finetune.py --do_predict in process, 24 inputs of 2-60 tokens: one batch of 24 and one at a
                time (from an untrained model at 10x scale, whose output depends on the input); the trained
                folder, reloaded, and the model straight after training.
@@ -147,10 +147,7 @@ def trained(models, sources, tmp_path_factory):
             out = tmp_path_factory.mktemp(f"trained-{family}")
             after_training = out.parent / f"{out.name}-predictions.txt"
             argv = train_argv(models(family), out, family, *predict_argv(sources, 24, after_training))
-            if FAMILIES[family].zero2:
-                run_deepspeed(["--deepspeed", str(ZERO2), *argv])
-            else:
-                assert finetune.main([*argv, "--use_cpu"]) == 0
+            run_deepspeed(["--deepspeed", str(ZERO2), *argv])
             runs[family] = out, after_training
         return runs[family]
 
@@ -173,12 +170,8 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(path / "model.safetensors")
 
 
-def family_params() -> list:
-    """Every family, the ZeRO-2 ones marked slow (a deepspeed launch trains them)."""
-    return [pytest.param(name, marks=[pytest.mark.slow] if f.zero2 else []) for name, f in FAMILIES.items()]
-
-
-@pytest.mark.parametrize("family", family_params())
+@pytest.mark.slow  # a deepspeed launch per family
+@pytest.mark.parametrize("family", FAMILIES)
 def test_training_lowers_the_loss_and_changes_every_parameter(models, trained, family):
     out, _ = trained(family)
     before, after = weights(models(family)), weights(out)
@@ -201,7 +194,8 @@ def test_batched_equals_single_greedy_predictions(sharp_models, sharp_prediction
     assert not differ, f"rows whose prediction depends on the batch: {differ}"
 
 
-@pytest.mark.parametrize("family", family_params())
+@pytest.mark.slow  # it needs the ZeRO-2 run
+@pytest.mark.parametrize("family", FAMILIES)
 def test_saved_and_reloaded_predicts_as_in_memory(trained, sources, tmp_path, family):
     out, after_training = trained(family)
     assert (
