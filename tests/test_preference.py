@@ -482,7 +482,8 @@ def test_reward_model_learns_a_separable_toy_set(tiny_model, tmp_path):
         f"\nreward model pairwise accuracy on validation: before {before:.3f}, after {after:.3f} "
         f"(the run's eval_accuracy: {reported:.3f})"
     )
-    assert after > 0.9 and reported > 0.9 and after > before
+    # A random head ranks every pair right for some seeds (2 of 20) already: "after" can only equal it then.
+    assert after > 0.9 and reported > 0.9 and after >= before
 
 
 @pytest.mark.slow
