@@ -463,7 +463,9 @@ def test_reward_model_learns_a_separable_toy_set(tiny_model, tmp_path):
     base = tiny_model("llama")
     tokenizer = load_tokenizer(str(base))
     valid_set = encode_preference_dataset(read_preference_pairs(valid), "rm", tokenizer, "gec", 256, 256)
-    set_seed(42)  # the run's --seed: the same random head
+    # The run's --seed, so the same random head. Seed 9's ranks almost every pair wrong (seed 42's, the
+    # default, ranked 97% right), so "after" shows what training learnt.
+    set_seed(9)
     before = reward_accuracy(
         load_reward_model(str(base), load_config(str(base)), tokenizer, torch.float32), valid_set
     )
@@ -472,7 +474,7 @@ def test_reward_model_learns_a_separable_toy_set(tiny_model, tmp_path):
     run_preference_tune(
         ["--stage", "rm", "--model_name_or_path", str(base), "--train_file", str(train), "--validation_file"]
         + [str(valid), "--output_dir", str(out), "--do_train", "--do_eval", "--max_steps", "40"]
-        + ["--per_device_train_batch_size", "16", "--learning_rate", "2e-3"]
+        + ["--per_device_train_batch_size", "16", "--learning_rate", "2e-3", "--seed", "9"]
     )
     after = reward_accuracy(
         load_reward_model(str(out), load_config(str(out)), tokenizer, torch.float32), valid_set
@@ -482,8 +484,7 @@ def test_reward_model_learns_a_separable_toy_set(tiny_model, tmp_path):
         f"\nreward model pairwise accuracy on validation: before {before:.3f}, after {after:.3f} "
         f"(the run's eval_accuracy: {reported:.3f})"
     )
-    # A random head ranks every pair right for some seeds (2 of 20) already: "after" can only equal it then.
-    assert after > 0.9 and reported > 0.9 and after >= before
+    assert before < 0.5 and after > 0.9 and reported > 0.9
 
 
 @pytest.mark.slow
