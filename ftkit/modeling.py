@@ -147,12 +147,12 @@ def in_hub_cache(repo_id: str, filename: str) -> bool:
 
 
 def nearest_folders(path: Path, n: int = 3) -> list[str]:
-    """The names of the folders nearest to `path` in its deepest existing parent, closest first."""
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    names = [child.name for child in parent.iterdir() if child.is_dir()]
-    return [str(parent / name) for name in difflib.get_close_matches(path.name, names, n=n)]
+    """The existing folders nearest to the first part of `path` that does not exist, closest first."""
+    missing = path
+    while not missing.parent.exists():
+        missing = missing.parent
+    names = [child.name for child in missing.parent.iterdir() if child.is_dir()]
+    return [str(missing.parent / name) for name in difflib.get_close_matches(missing.name, names, n=n)]
 
 
 def nearest_cached_ids(repo_id: str, n: int = 3) -> list[str]:
