@@ -157,7 +157,6 @@ args=(
     --save_steps "$SAVE_STEPS"
     --learning_rate "$LR"
     --warmup_steps 0.05
-    --logging_steps 50
 )
 if [[ -n ${FRAMEWORK:-} ]]; then
     args+=(--framework "$FRAMEWORK")
