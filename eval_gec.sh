@@ -93,10 +93,12 @@ standard_eval_datasets() (
         [[ -z $template ]] || template_para=(--prompt_template "$template")
     fi
     gpus=$("$PYTHON" -c 'import torch; print(torch.cuda.device_count())')
+    # As --use_cpu below, for DeepSpeed: left to detect it, each process warns "Setting accelerator to CPU".
+    (( gpus > 0 )) || export DS_ACCELERATOR=cpu
     NUM_GPUS=${NUM_GPUS:-$(( gpus > 0 ? gpus : 1 ))}
     launcher=("$PYTHON")
     if [[ -n ${DS_CONFIG:-} ]] || (( NUM_GPUS > 1 )); then
-        launcher=(deepspeed --num_gpus "$NUM_GPUS" --master_port "$MASTER_PORT")
+        launcher=(deepspeed --num_gpus "$NUM_GPUS" --master_port "$MASTER_PORT" --log_level warning)
         # The deepspeed launcher leaves thread counts alone; several CPU processes would oversubscribe.
         (( gpus > 0 )) || export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     fi

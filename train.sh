@@ -138,10 +138,15 @@ if [[ $gpus == 0 ]]; then
     # Several CPU processes need --use_cpu, or accelerate counts one process and DeepSpeed's batch check fails.
     cpu_para=(--use_cpu)
     export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    # The same choice for DeepSpeed, in the launcher and every rank: left to detect it, each process warns
+    # "Setting accelerator to CPU".
+    export DS_ACCELERATOR=cpu
 fi
 NUM_GPUS=${NUM_GPUS:-$(( gpus > 0 ? gpus : 1 ))}
 [[ -n ${HOSTFILE:-} ]] || launcher+=(--num_gpus "$NUM_GPUS")
-launcher+=(--master_port "$MASTER_PORT")
+# The launcher's INFO lines (world info, rank mapping, CUDA_VISIBLE_DEVICES=0 without GPUs, the command
+# twice) repeat what this script set; its warnings and errors stay.
+launcher+=(--master_port "$MASTER_PORT" --log_level warning)
 
 args=(
     "${entry[@]}"

@@ -105,7 +105,7 @@ def resolve_steps(run_dir: Path, wanted: list[str]) -> list[int]:
     """
     if not run_dir.is_dir():
         parent = run_dir.parent
-        runs = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+        runs = sorted(p.name for p in parent.iterdir() if checkpoint_steps(p)) if parent.is_dir() else []
         raise EvalError(
             f"no run folder {run_dir} (RESULT_DIR={run_dir.name}). "
             + (f"Runs in {run_dir.parent}: {' '.join(runs)}" if runs else f"{run_dir.parent} holds no runs.")

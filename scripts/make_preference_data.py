@@ -9,7 +9,7 @@ reads: {"prompt", "chosen", "rejected"} JSONL, plus the two scores.
 
 Usage (SFT -> predictions -> pairs -> DPO):
     python scripts/make_preference_data.py --model_name_or_path outputs/tiny-llama-sample \\
-        --input_file data/sample/train.jsonl --output_file data/preference_sample/train.jsonl \\
+        --input_file data/sample/train.jsonl --output_file outputs/data/preference_sample/train.jsonl \\
         --num_candidates 4 --max_samples 1000
 Input: JSONL with "source" and "target" (gold edits from their difference) or an M2 file.
 """
