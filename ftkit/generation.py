@@ -98,6 +98,13 @@ def stop_token_ids(tokenizer: PreTrainedTokenizerBase, generation_config: Any = 
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
+def generation_padding_side(framework: str) -> str:
+    """Where a generation batch is padded: a decoder-only prompt must end at the last column, where
+    generation appends; an encoder's rows must start at column 0 (BART/mBART/Marian take positions from
+    arange, so on the left a row's output would depend on the lengths of the rows sharing its batch)."""
+    return "left" if framework == "clm" else "right"
+
+
 def new_tokens(generated: torch.Tensor, prompt_width: int, framework: str) -> torch.Tensor:
     """The answer part of `generate`'s output: a decoder-only model's follows its prompt (padded on the left
     to `prompt_width`), an encoder-decoder's follows the decoder start token (BART's is its EOS)."""

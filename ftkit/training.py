@@ -28,6 +28,7 @@ from ftkit.generation import (
     at_length_limit,
     decode,
     generate_releasing_finished,
+    generation_padding_side,
     new_tokens,
     releases_finished_rows,
     stop_token_ids,
@@ -270,10 +271,7 @@ def predict(
             max_new_tokens,
         )
     collator = trainer.data_collator
-    # A decoder-only prompt must end at the last column, where generation appends. An encoder's rows must
-    # start at column 0: BART/mBART/Marian take positions from arange, so on the left a row's output would
-    # depend on the lengths of the rows that share its batch.
-    padding_side = "left" if trainer.framework == "clm" else "right"
+    padding_side = generation_padding_side(trainer.framework)
     trainer.data_collator = PaddingCollator(tokenizer, padding_side=padding_side)
     # The Trainer's bar counts batches as they end; PredictionProgress counts sentences.
     bar = trainer.pop_callback(ProgressCallback)

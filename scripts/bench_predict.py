@@ -34,7 +34,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTraini
 
 from ftkit.args import DataArguments  # noqa: E402
 from ftkit.data import PaddingCollator, encode_dataset, read_examples  # noqa: E402
-from ftkit.generation import decode, generation_kwargs, new_tokens  # noqa: E402
+from ftkit.generation import decode, generation_kwargs, generation_padding_side, new_tokens  # noqa: E402
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype  # noqa: E402
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES  # noqa: E402
 from ftkit.training import GecTrainer, build_trainer, predict  # noqa: E402
@@ -50,7 +50,7 @@ def plain_loop(
 ) -> list[str]:
     """What a first script does: batches in file order, generated one after another (decoder-only prompts
     padded on the left, encoder inputs on the right, as generation needs)."""
-    collate = PaddingCollator(tokenizer, padding_side="left" if framework == "clm" else "right")
+    collate = PaddingCollator(tokenizer, padding_side=generation_padding_side(framework))
     outputs: list[str] = []
     with torch.inference_mode():
         for start in range(0, len(dataset), batch_size):
