@@ -206,9 +206,23 @@ def is_complete(folder: str | Path) -> bool:
         marker = _marker(folder)
         if marker["step"] != checkpoint_step(folder):
             return False
-        return all((folder / name).stat().st_size == _listed_size(e) for name, e in marker["files"].items())
+        return _size_problem(folder, marker["files"]) is None
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _size_problem(folder: Path, listed: dict[str, Any]) -> str | None:
+    """The first file of a marker's list that is missing or not the size it was sealed with, said."""
+    for name, entry in listed.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != _listed_size(entry):
+            return (
+                f"{name} is {path.stat().st_size} bytes, not the {_listed_size(entry)} it was sealed with: "
+                "cut short or overwritten, corrupt"
+            )
+    return None
 
 
 def checkpoint_problem(folder: str | Path) -> str | None:
@@ -224,18 +238,9 @@ def checkpoint_problem(folder: str | Path) -> str | None:
         return f"its {MARKER} is unreadable ({type(e).__name__}: {e}): half-written"
     if checkpoint_step(folder) not in (None, step):  # a copy under another name keeps its marker
         return f"its {MARKER} is for step {step}"
-    hashed = {}
-    for name, entry in listed.items():
-        path = folder / name
-        if not path.is_file():
-            return f"{name} is missing"
-        if path.stat().st_size != _listed_size(entry):
-            return (
-                f"{name} is {path.stat().st_size} bytes, not the {_listed_size(entry)} it was sealed with: "
-                "cut short or overwritten, corrupt"
-            )
-        if isinstance(entry, dict):
-            hashed[name] = entry[HASH]
+    if problem := _size_problem(folder, listed):
+        return problem
+    hashed = {name: entry[HASH] for name, entry in listed.items() if isinstance(entry, dict)}
     if not hashed:
         logger.warning("%s: its %s has no hashes (an older version): only sizes checked", folder, MARKER)
     for name, digest in hash_files(folder, hashed).items():
