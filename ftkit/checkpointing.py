@@ -10,12 +10,18 @@ resume re-hashes the checkpoint it picks: one whose files changed on disk is ski
 newest good one) and refused when named. Each checkpoint and saved model holds the `run_args.json` it was
 trained with; `auto` resumes only a checkpoint of the same run (ftkit.integrity.run_identity).
 
+Several nodes: when the output folder is shared, global rank 0 seals and publishes, and its marker lists the
+files of every node. When each node has its own disk at that path (found out by a probe file, see
+output_is_node_local), each node's local rank 0 seals and publishes what its node wrote, and `auto` resumes
+the newest step that is complete and good on every node, agreed over the process group.
+
 Exit codes of the training entry points when training stops early (one table, here):
     3                 training diverged: the loss or gradient norm was NaN/inf on --max_non_finite_steps
                       consecutive steps; nothing was written from the non-finite weights. Lower
                       --learning_rate, or resume from the last checkpoint before the divergence.
-    75 (EX_TEMPFAIL)  first SIGTERM/SIGINT: the current step finished, checkpoint-<step> was written; run the
-                      same command again to resume.
+    75 (EX_TEMPFAIL)  first SIGTERM/SIGINT: the current step finished (with several processes, the next
+                      one, on every node), checkpoint-<step> was written; run the same command again to
+                      resume.
     128 + signal      a second signal, more than a second after the first: exited at once (SIGINT 130,
                       SIGTERM 143); nothing more was written.
 """
@@ -30,8 +36,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +70,7 @@ STAGING_PREFIX = ".tmp-"
 EXIT_STOPPED_BY_SIGNAL = 75  # sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry"
 EXIT_DIVERGED = 3
 TRAINER_STATE = "trainer_state.json"
+VISIBLE_WAIT_S = 60.0  # a shared filesystem may show another node's new files late
 _CHECKPOINT_NAME = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
 
@@ -272,21 +281,118 @@ def scan_checkpoints(run_dir: str | Path) -> CheckpointFolders:
     return found
 
 
-def _same_run_on_every_process(decide):
-    """decide() on the main process only (it hashes and deletes), its answer (or its error) on every one."""
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return decide()
-    box: list[Any] = [None]
-    if torch.distributed.get_rank() == 0:
+# ---- Several nodes ----
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def _rank() -> int:
+    return torch.distributed.get_rank() if _distributed() else 0
+
+
+def _local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))  # set by the deepspeed launcher and torchrun alike
+
+
+def _gather(value: Any) -> list[Any]:
+    """Every process's `value`, in rank order (a collective with a process group)."""
+    if not _distributed():
+        return [value]
+    values: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(values, value)
+    return values
+
+
+def process_layout() -> list[list[tuple[int, int, str]]]:
+    """The job's nodes, each a list of its processes' (global rank, local rank, host name). A collective.
+
+    Launchers number a node's processes consecutively from local rank 0, so each local rank 0 starts a node;
+    host names alone would not tell two "nodes" on one machine apart.
+    """
+    nodes: list[list[tuple[int, int, str]]] = []
+    for rank, (local_rank, host) in enumerate(_gather((_local_rank(), socket.gethostname()))):
+        if local_rank == 0 or not nodes:
+            nodes.append([])
+        nodes[-1].append((rank, local_rank, host))
+    return nodes
+
+
+_NODE_LOCAL: dict[str, bool] = {}  # output folder -> answer of output_is_node_local, asked once per folder
+PROBE_WAIT_S = 2.0  # an NFS client may cache "no such file" for a moment after another node created it
+
+
+def output_is_node_local(run_dir: str | Path) -> bool:
+    """Whether the nodes of this job see different folders at `run_dir` (node-local disks), not one shared
+    folder. A collective; False with one node.
+
+    Global rank 0 writes a probe file there and each node's local rank 0 looks for it: the only test that
+    holds for every filesystem and mount layout. Asked once per folder, at the start of training.
+    """
+    key = str(Path(run_dir).resolve())
+    if key not in _NODE_LOCAL:
+        _NODE_LOCAL[key] = len(process_layout()) > 1 and not all(_gather(_sees_probe(Path(run_dir))))
+    return _NODE_LOCAL[key]
+
+
+def _sees_probe(run_dir: Path) -> bool | None:
+    """Whether this process (a node's local rank 0; None for the others) sees global rank 0's probe file."""
+    created = not run_dir.exists()
+    probe = [f"{STAGING_PREFIX}node-probe-{os.getpid()}-{time.time_ns()}"]
+    torch.distributed.broadcast_object_list(probe, src=0)
+    path = run_dir / probe[0]
+    if _rank() == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("written by global rank 0 to find out whether other nodes see this folder\n")
+    torch.distributed.barrier()
+    seen = None
+    if _local_rank() == 0:
+        deadline = time.monotonic() + PROBE_WAIT_S
+        while not (seen := path.exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    torch.distributed.barrier()
+    if _rank() == 0:
+        path.unlink()
+        if created:
+            run_dir.rmdir()  # a run that fails before training leaves no folder behind
+    return seen
+
+
+def _on_leaders(leads: bool, work: Callable[[], Any]) -> list[Any]:
+    """work() on the processes that lead an output folder (`leads`), each leader's answer in rank order, or
+    the first leader's ConfigurationError, on every process."""
+    outcome = None
+    if leads:
         try:
-            box[0] = ("ok", decide())
+            outcome = ("ok", work())
         except ConfigurationError as e:
-            box[0] = ("error", str(e))
-    torch.distributed.broadcast_object_list(box, src=0)
-    kind, value = box[0]
-    if kind == "error":
-        raise ConfigurationError(value)
-    return value
+            outcome = ("error", str(e))
+    outcomes = [o for o in _gather(outcome) if o is not None]
+    for kind, value in outcomes:
+        if kind == "error":
+            raise ConfigurationError(value)
+    return [value for _, value in outcomes]
+
+
+def _wait_until_visible(staging: Path, listed: list[dict[str, int] | None]) -> None:
+    """Wait until this process sees every file that each node's local rank 0 saw in `staging` (a shared
+    folder), so that the marker lists every rank's part.
+
+    Raises:
+        ConfigurationError: a file another node wrote is still missing here after VISIBLE_WAIT_S.
+    """
+    wanted = {name for files in listed if files for name in files}
+    deadline = time.monotonic() + VISIBLE_WAIT_S
+    while missing := sorted(name for name in wanted if not (staging / name).is_file()):
+        if time.monotonic() > deadline:
+            raise ConfigurationError(
+                f"{staging}: {len(missing)} file(s) that other nodes wrote there are not visible on global "
+                f"rank 0 after {VISIBLE_WAIT_S:.0f} s ({', '.join(missing[:3])}...): the output folder is "
+                "not one shared folder for every node. Give every node the same shared --output_dir, or "
+                "each node its own local disk at that path."
+            )
+        time.sleep(0.2)
 
 
 def _other_run(folder: Path, run_args: dict[str, Any] | None) -> list[str]:
@@ -332,16 +438,21 @@ def resolve_resume_checkpoint(
     was sealed with. `run_args` (ftkit.integrity.run_arguments) identifies this run: checkpoints of another
     identity are never resumed, and a fresh start beside them is refused unless `overwrite_other_run`
     (--overwrite_output_dir) deletes them. Folders without a valid completion marker are never picked; they
-    are reported, and deleted when `cleanup_partial` is set. With a process group the main process decides
-    (it alone hashes, deletes and logs) and every process gets its answer.
+    are reported, and deleted when `cleanup_partial` is set.
+
+    With a process group, the process that leads the folder decides (it alone hashes, deletes and logs) and
+    every process gets its answer. On node-local disks (output_is_node_local) each node's local rank 0 leads
+    its own copy, and `auto` picks the newest step that is good on every node.
 
     Raises:
         ConfigurationError: `requested` is not a folder, or a bad checkpoint or one of another run; `run_dir`
             holds another run's checkpoints; the resume changes arguments the checkpoint overrides.
     """
     run_dir = Path(run_dir)
+    node_local = output_is_node_local(run_dir) if _distributed() else False
+    leads = _local_rank() == 0 if node_local else _rank() == 0
 
-    def decide() -> str | None:
+    def survey() -> str | list[int] | None:
         found = scan_checkpoints(run_dir)
         if found.partial:
             _report_partial(run_dir, found.partial, cleanup_partial)
@@ -349,25 +460,7 @@ def resolve_resume_checkpoint(
         found.complete = _refuse_beside_another_run(run_dir, found.complete, run_args, overwrite_other_run)
         if requested and requested != "auto":
             return _explicit(Path(requested), found, run_args)
-        skipped = []
-        for folder in reversed(found.complete if requested == "auto" else []):
-            if problem := checkpoint_problem(folder):
-                logger.warning("not resuming from %s: %s", folder.name, problem)
-                skipped.append(folder.name)
-                continue
-            _check_resume_arguments(folder, run_args)
-            if skipped:
-                logger.warning(
-                    "resuming from %s, the newest good checkpoint (skipped: %s, see above)",
-                    folder.name,
-                    ", ".join(skipped),
-                )
-            logger.info("resuming from %s (step %d)", folder, checkpoint_step(folder))
-            return str(folder)
-        if requested == "auto":
-            reason = "no good checkpoint" if skipped else "no complete checkpoint"
-            logger.info("%s in %s: starting fresh at step 0", reason, run_dir)
-        elif found.complete:
+        if requested is None and found.complete:
             logger.info(
                 "starting fresh at step 0, although %s holds %d complete checkpoint(s) (newest: %s); pass "
                 "--resume_from_checkpoint auto to continue from it",
@@ -375,9 +468,47 @@ def resolve_resume_checkpoint(
                 len(found.complete),
                 found.complete[-1].name,
             )
-        return None
+        return [checkpoint_step(folder) for folder in found.complete]
 
-    return _same_run_on_every_process(decide)
+    surveys = _on_leaders(leads, survey)
+    if requested and requested != "auto":
+        return surveys[0]  # the same folder, checked on every node
+    if requested is None:
+        return None
+    everywhere = set.intersection(*(set(steps) for steps in surveys))
+    if not_everywhere := set().union(*surveys) - everywhere:
+        if _rank() == 0:
+            logger.warning(
+                "not resuming from %s: not complete on every node (a node was killed before it published it)",
+                ", ".join(f"{PREFIX_CHECKPOINT_DIR}-{step}" for step in sorted(not_everywhere)),
+            )
+    skipped = []
+    for step in sorted(everywhere, reverse=True):
+        folder = run_dir / f"{PREFIX_CHECKPOINT_DIR}-{step}"
+
+        def good(folder: Path = folder) -> bool:
+            if problem := checkpoint_problem(folder):
+                logger.warning("not resuming from %s: %s", folder.name, problem)
+                return False
+            _check_resume_arguments(folder, run_args)
+            return True
+
+        if not all(_on_leaders(leads, good)):
+            skipped.append(folder.name)
+            continue
+        if _rank() == 0:
+            if skipped:
+                logger.warning(
+                    "resuming from %s, the newest good checkpoint (skipped: %s, see above)",
+                    folder.name,
+                    ", ".join(skipped),
+                )
+            logger.info("resuming from %s (step %d)", folder, step)
+        return str(folder)
+    if _rank() == 0:
+        reason = "no good checkpoint" if skipped else "no complete checkpoint"
+        logger.info("%s in %s: starting fresh at step 0", reason, run_dir)
+    return None
 
 
 def _report_partial(run_dir: Path, partial: list[Path], cleanup: bool) -> None:
@@ -489,8 +620,11 @@ class GracefulStop(TrainerCallback):
 
     A duplicate within a second counts as the same request: the deepspeed launcher relays the signal a
     scheduler sends to the whole process group, so each process receives it twice within milliseconds.
-    With several processes the request is all-reduced at every step end, so all stop at the same step
-    (DeepSpeed's checkpoint is collective: a rank that stopped alone would hang the others).
+    With several processes (on one node or many) every process must stop at the same step: DeepSpeed's
+    checkpoint is collective, a rank that stopped alone would hang the others. So the request is all-reduced
+    on a CPU (gloo) side group: started at the end of one step and read at the end of the next, so that
+    neither the accelerator stream nor the step waits on it. Every process then stops one step after the
+    signal, at the same step.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -499,17 +633,28 @@ class GracefulStop(TrainerCallback):
     def __init__(self) -> None:
         self.signal_name: str | None = None  # first signal this process received
         self.stopped_at_step: int | None = None  # the step checkpointed before stopping
+        self.requested_elsewhere = False  # another process was signalled during the last step
         self._received_at: float | None = None
         self._completed_steps = 0
         self._previous: dict[int, Any] = {}
+        self._group: Any = None  # the gloo side group; None on one process
+        self._pending: tuple[Any, torch.Tensor] | None = None  # the all-reduce of the last step end
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._completed_steps = state.global_step
+        if self._group is None and _distributed() and torch.distributed.get_world_size() > 1:
+            self._group = torch.distributed.new_group(backend="gloo")  # every process, at the same point
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
 
     def on_train_end(self, args, state, control, **kwargs):
+        if self._group is not None:
+            # A signal during the last step: every process learns of it and stops as the signalled one does.
+            self._read_pending()
+            flag = torch.tensor([int(self.signal_name is not None)])
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX, group=self._group)
+            self.requested_elsewhere = bool(flag.item()) and self.stopped_at_step is None
         self.restore_handlers()
 
     def restore_handlers(self) -> None:
@@ -523,19 +668,38 @@ class GracefulStop(TrainerCallback):
         now = time.monotonic()
         if self._received_at is None:
             self.signal_name, self._received_at = name, now
+            step = self._completed_steps + 1
             message = (
-                f"[pid {os.getpid()}] {name} during step {self._completed_steps + 1}: checkpointing at the "
-                f"end of the step, then exiting with code {EXIT_STOPPED_BY_SIGNAL}. Send it again to exit at "
-                "once.\n"
+                f"[pid {os.getpid()}] {name} during step {step}: checkpointing at the end of step "
+                f"{step + (self._group is not None)}, then exiting with code {EXIT_STOPPED_BY_SIGNAL}. Send "
+                "it again to exit at once.\n"
             )
             os.write(2, message.encode())
         elif now - self._received_at > self.REPEAT_WINDOW_S:
             os.write(2, f"[pid {os.getpid()}] second {name}: exiting now, without a checkpoint.\n".encode())
             os._exit(128 + signum)
 
+    def _read_pending(self) -> bool:
+        """Whether the all-reduce started at the last step end found a request (False if none was started)."""
+        if self._pending is None:
+            return False
+        work, flag = self._pending
+        self._pending = None
+        work.wait()
+        return bool(flag.item())  # a CPU tensor: no device synchronisation
+
     def on_step_end(self, args, state, control, **kwargs):
+        signalled = self.signal_name is not None  # read first: a signal from here on belongs to the next step
         self._completed_steps = state.global_step
-        requested = any_process(self.signal_name is not None, args)
+        if self._group is None:
+            requested = signalled
+        else:
+            requested = self._read_pending()
+            flag = torch.tensor([int(signalled)])
+            work = torch.distributed.all_reduce(
+                flag, op=torch.distributed.ReduceOp.MAX, group=self._group, async_op=True
+            )
+            self._pending = (work, flag)
         if requested and self.stopped_at_step is None:
             self.stopped_at_step = state.global_step
             control.should_save = True
@@ -608,6 +772,7 @@ class CrashSafeCheckpointMixin:
         Raises:
             TrainingDiverged: non-finite steps stopped training, or the weights are not finite at its end.
         """
+        self._follow_output_folder(output_is_node_local(self.args.output_dir))
         if resume_from_checkpoint is True or resume_from_checkpoint == "auto":
             # HF's `True` would take the highest checkpoint-<step> even if it is half-written.
             resume_from_checkpoint = resolve_resume_checkpoint(
@@ -634,6 +799,27 @@ class CrashSafeCheckpointMixin:
                 "was not written. Lower --learning_rate, then resume from the last checkpoint or start again."
             )
         return result
+
+    def _follow_output_folder(self, node_local: bool) -> None:
+        """Make every node save what it needs to resume when the output folder is on node-local disks, and
+        only global rank 0 write when it is shared: the probe (output_is_node_local) decides, not the flag.
+
+        On node-local disks each node's local rank 0 writes the model, tokenizer and trainer state into its
+        own checkpoints and final model (--save_on_each_node), and DeepSpeed writes its model states file per
+        node too (checkpoint.use_node_local_storage); each node then seals and publishes its own copy.
+        """
+        if self.args.save_on_each_node != node_local:
+            if self.args.save_on_each_node:
+                why = "shared by every node: with it they would all write the same files"
+            else:
+                why = "not shared between the nodes: without it, the other nodes could not resume"
+            logger.warning(
+                "--output_dir %s is %s; setting --save_on_each_node %s", self.args.output_dir, why, node_local
+            )
+            self.args.save_on_each_node = node_local
+        plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
+        if node_local and plugin is not None:
+            plugin.deepspeed_config.setdefault("checkpoint", {})["use_node_local_storage"] = True
 
     def _non_finite_weights(self) -> list[str]:
         """Non-finite parameters of this process's copy. A collective: non-empty everywhere if anywhere."""
@@ -735,7 +921,8 @@ class CrashSafeCheckpointMixin:
 
     def raise_if_stopped_by_signal(self) -> None:
         """Raises StoppedBySignal if a signal stopped (or arrived during) the last train()."""
-        if self.graceful_stop.signal_name is None and self.graceful_stop.stopped_at_step is None:
+        stop = self.graceful_stop
+        if stop.signal_name is None and stop.stopped_at_step is None and not stop.requested_elsewhere:
             return
         step = self.graceful_stop.stopped_at_step
         where = f"checkpoint-{step} written" if step is not None else "training had already finished"
@@ -778,7 +965,12 @@ class CrashSafeCheckpointMixin:
             ) from None
 
         self.accelerator.wait_for_everyone()  # every process has written its files
-        if self.args.should_save:
+        if self.args.world_size > 1 and not output_is_node_local(run_dir):
+            # A shared folder: its marker lists what every node wrote, as each node's local rank 0 sees it.
+            listed = _gather(_file_sizes(staging) if self.args.local_process_index == 0 else None)
+            if self.args.should_save:
+                _wait_until_visible(staging, listed)
+        if self.args.should_save:  # global rank 0; on node-local disks, each node's local rank 0
             publish(staging, final, step)
             logger.info("saved %s", final)
         # No process may exit (and make the launcher kill the others) before the checkpoint is published.

@@ -22,7 +22,7 @@ from transformers import (
 )
 from transformers.integrations import is_deepspeed_zero3_enabled
 
-from ftkit.checkpointing import CrashSafeCheckpointMixin
+from ftkit.checkpointing import CrashSafeCheckpointMixin, process_layout
 from ftkit.data import PaddingCollator, packing_collator
 from ftkit.generation import (
     at_length_limit,
@@ -155,8 +155,20 @@ def evaluate_and_save(trainer: Seq2SeqTrainer) -> None:
 
 
 def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Module) -> None:
-    """The batch and parameter counts of a training run; a run that only evaluates or predicts logs the
-    parameters it runs (predict() logs its own batch and generation settings)."""
+    """The job's nodes (each one's host, global and local ranks), the batch and parameter counts of a
+    training run; a run that only evaluates or predicts logs the parameters it runs (predict() logs its own
+    batch and generation settings). A collective with a process group: every process calls it."""
+    nodes = process_layout()
+    for index, node in enumerate(nodes):
+        hosts = sorted({host for _, _, host in node})
+        logger.info(
+            "node %d of %d: host %s, global ranks %s, local ranks %s",
+            index,
+            len(nodes),
+            ", ".join(hosts),
+            _span([rank for rank, _, _ in node]),
+            _span([local for _, local, _ in node]),
+        )
     trainable, total = count_parameters(model)
     if not training_args.do_train:
         logger.info("parameters: %s", f"{total:,}")
@@ -165,8 +177,9 @@ def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Modul
     accumulation = training_args.gradient_accumulation_steps
     world = training_args.world_size
     logger.info(
-        "world size %d, per-device batch %d, gradient accumulation %d: global batch = %d x %d x %d = %d",
+        "world size %d (%s), per-device batch %d, gradient accumulation %d: global batch = %d x %d x %d = %d",
         world,
+        " + ".join(str(len(node)) for node in nodes) + f" processes on {len(nodes)} node(s)",
         per_device,
         accumulation,
         per_device,
@@ -181,6 +194,13 @@ def log_run_setup(training_args: Seq2SeqTrainingArguments, model: torch.nn.Modul
         f"{total:,}",
         100 * trainable / max(total, 1),
     )
+
+
+def _span(numbers: list[int]) -> str:
+    """'0-3' for consecutive numbers, else '0, 2, 5'."""
+    if numbers == list(range(numbers[0], numbers[0] + len(numbers))) and len(numbers) > 1:
+        return f"{numbers[0]}-{numbers[-1]}"
+    return ", ".join(map(str, numbers))
 
 
 # Seconds between progress lines while predicting: a prediction that takes minutes says where it is, one

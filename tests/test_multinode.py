@@ -1,0 +1,125 @@
+"""Two "nodes" on this machine, each started as its own deepspeed launcher with the scheduler variables
+(`--no_ssh --node_rank R --master_addr 127.0.0.1`), as on a cluster.
+
+Node-local disks are a mount namespace per node (`unshare -m` and a bind mount): both nodes see the output
+folder at the same path, each its own folder. The fast tests run the node agreements of
+ftkit.checkpointing in processes of one gloo group, each process a node with its own working folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from chaos_train import Launch
+from conftest import REPO, SAMPLE, free_port, run_command
+
+from ftkit.checkpointing import (
+    EXIT_STOPPED_BY_SIGNAL,
+    MARKER,
+    GracefulStop,
+    output_is_node_local,
+    resolve_resume_checkpoint,
+    scan_checkpoints,
+)
+
+NEEDS_ROOT = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="node-local disks need root for unshare -m"
+)
+
+
+# ---- The agreements, in one gloo group of "nodes" (fast) ----
+
+
+def _as_node(rank: int, folders: list[Path], port: int, work: str, results) -> None:
+    os.environ.update(LOCAL_RANK="0", RANK=str(rank), WORLD_SIZE=str(len(folders)))
+    os.chdir(folders[rank])  # one relative output path, another folder on each "node"
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=len(folders))
+    try:
+        results[rank] = globals()[work](rank)
+    except Exception as e:  # the test fails with it
+        results[rank] = f"{type(e).__name__}: {e}"
+    finally:
+        dist.destroy_process_group()
+
+
+def run_as_nodes(tmp_path: Path, work: str, nodes: int = 2) -> list:
+    """work(rank) in `nodes` processes of one gloo group, each the local rank 0 of a node working in
+    tmp_path/node<rank>; their results in rank order."""
+    folders = [tmp_path / f"node{rank}" for rank in range(nodes)]
+    for folder in folders:
+        folder.mkdir()
+    with mp.Manager() as manager:
+        results = manager.dict()
+        mp.start_processes(_as_node, args=(folders, free_port(), work, results), nprocs=nodes, start_method="fork")
+        return [results[rank] for rank in range(nodes)]
+
+
+def _checkpoint(run: Path, step: int) -> None:
+    from ftkit.checkpointing import publish
+
+    staging = run / f".tmp-checkpoint-{step}"
+    staging.mkdir(parents=True)
+    (staging / "weights.bin").write_bytes(bytes([step]) * 64)
+    publish(staging, run / f"checkpoint-{step}", step)
+
+
+def _resume_agreement(rank: int):
+    run = Path("out")
+    node_local = output_is_node_local(run)
+    for step in (2, 4, 6) if rank == 0 else (2, 4):  # node 1 was killed before it published step 6
+        _checkpoint(run, step)
+    if rank == 1:
+        (run / "checkpoint-4" / "weights.bin").write_bytes(b"\0" * 64)  # corrupt on node 1 only
+    return node_local, resolve_resume_checkpoint(run, "auto")
+
+
+def _signal_on_one_node(rank: int):
+    from transformers import TrainerControl, TrainerState
+
+    args = None  # GracefulStop reads the process group, not the arguments
+    stop, state, control = GracefulStop(), TrainerState(), TrainerControl()
+    stop.on_train_begin(args, state, control)
+    stopped_at = None
+    for step in range(1, 10):
+        if rank == 1 and step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # during step 3, on node 1 only
+        state.global_step = step
+        stop.on_step_end(args, state, control)
+        if control.should_training_stop:
+            stopped_at = step
+            break
+    stop.on_train_end(args, state, control)
+    return stopped_at, stop.signal_name
+
+
+def test_resume_picks_the_newest_step_good_on_every_node(tmp_path):
+    """Node 0 has checkpoints 2, 4, 6; node 1 has 2 and 4 (killed before publishing 6), and its 4 is
+    corrupt: both resume from checkpoint-2."""
+    results = run_as_nodes(tmp_path, "_resume_agreement")
+    assert results == [(True, "out/checkpoint-2")] * 2, results
+    assert (tmp_path / "node0" / "out" / "checkpoint-6").is_dir()  # nothing deleted by the agreement
+
+
+def _shared_output(rank: int):
+    return output_is_node_local(Path("..") / "node0" / "out")
+
+
+def test_a_folder_every_node_sees_is_shared(tmp_path):
+    assert run_as_nodes(tmp_path, "_shared_output") == [False, False]
+    assert not (tmp_path / "node0" / "out").exists()  # the probe leaves no folder behind
+
+
+def test_sigterm_on_one_node_stops_every_node_one_step_later(tmp_path):
+    """The request is read one step end after it was sent (no wait on the device): both stop at step 4."""
+    assert run_as_nodes(tmp_path, "_signal_on_one_node") == [(4, None), (4, "SIGTERM")]
