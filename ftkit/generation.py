@@ -24,6 +24,8 @@ from transformers import (
     StoppingCriteria,
     TextStreamer,
 )
+from transformers.generation.utils import ALL_CACHE_NAMES
+from transformers.modeling_outputs import BaseModelOutput
 
 from ftkit.data import IGNORE_INDEX
 from ftkit.integrity import RUN_ARGS, read_run_arguments
@@ -121,6 +123,11 @@ FIRST_STRETCH = 8
 MIN_SHARED_PREFIX = 8
 
 
+# The name `generate` and the models take the KV cache by and return it under: `past_key_values` in
+# transformers 5.17 (the GPU machine's), `cache` in 5.24 (which still takes the old name, with a warning).
+CACHE = ALL_CACHE_NAMES[0]
+
+
 def releases_finished_rows(gen_kwargs: dict[str, Any], synced_gpus: bool) -> bool:
     """Whether generate_releasing_finished applies: greedy search with a `max_new_tokens` limit, and no
     ZeRO-3 (whose ranks must all run the same number of forward passes)."""
@@ -157,7 +164,7 @@ def prefill_shared_prefix(
     starts = width - attention_mask.sum(1)
     prefix = input_ids[0, starts[0] : starts[0] + shared]
     with torch.no_grad():
-        cache = getattr(model(input_ids=prefix[None], use_cache=True), "cache", None)
+        cache = getattr(model(input_ids=prefix[None], use_cache=True), CACHE, None)
     if not isinstance(cache, DynamicCache):  # a model with a cache of its own kind (remote code)
         return input_ids, attention_mask, None
     cache.batch_repeat_interleave(rows)
@@ -177,38 +184,41 @@ def generate_releasing_finished(
     first_stretch: int = FIRST_STRETCH,
 ) -> torch.Tensor:
     """The new tokens `model.generate(input_ids, attention_mask, **gen_kwargs)` gives (rows that end early
-    padded on the right) for a decoder-only model, prompts padded on the left and greedy search; computed
-    with finished rows released and the prompts' shared prefix computed once.
+    padded on the right) with greedy search, decoder-only prompts padded on the left (encoder inputs on the
+    right); computed with finished rows released, and a decoder-only batch's shared prompt prefix (or an
+    encoder's whole input) computed once.
 
     One `generate` call runs every row until the last one ends: a single row that never emits EOS (a
     repetition loop) kept 31 finished rows decoding for 256 steps, a quarter of the time of predicting
     the CoNLL-2014 test set with the demo checkpoint. Here the batch generates in stretches of
     `first_stretch`, then twice as many new tokens, and so on; after each, the rows that have ended leave
-    the batch and the KV cache, and the rest continue from the cache. Each row's tokens are the ones one
-    call gives: a step computes every row on its own, whichever rows share its batch.
+    the batch and the KV cache (and the encoder's output), and the rest continue from the cache. Each row's
+    tokens are the ones one call gives: a step computes every row on its own, whichever rows share its batch.
     """
-    prompt_width = input_ids.shape[1]
-    input_ids, attention_mask, cache = prefill_shared_prefix(model, input_ids, attention_mask)
+    if model.config.is_encoder_decoder:
+        encoded = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+        inputs: dict[str, Any] = {"encoder_outputs": encoded, "attention_mask": attention_mask}
+        # The decoder's own sequence, which generate starts with the decoder start token.
+        sequence, prompt_width = "decoder_input_ids", 1
+    else:
+        input_ids, attention_mask, cache = prefill_shared_prefix(model, input_ids, attention_mask)
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask, CACHE: cache}
+        sequence, prompt_width = "input_ids", input_ids.shape[1]
     stop_ids = gen_kwargs.get("eos_token_id", model.generation_config.eos_token_id)
     if stop_ids is None:  # no row ends before the limit: nothing to release
-        generated = model.generate(
-            input_ids=input_ids, attention_mask=attention_mask, cache=cache, **gen_kwargs
-        )
-        return generated[:, prompt_width:]
+        return model.generate(**inputs, **gen_kwargs)[:, prompt_width:]
     eos = torch.tensor(stop_ids, device=input_ids.device).reshape(-1)
     budget, stretch = gen_kwargs["max_new_tokens"], first_stretch
     rows = torch.arange(len(input_ids))
     outputs: list[torch.Tensor | None] = [None] * len(input_ids)
     while True:
         asked = min(stretch, budget)
+        # A forced EOS (BART's generation config) belongs at the limit, not at the end of every stretch.
+        forced_eos = {} if asked == budget else {"forced_eos_token_id": None}
         result = model.generate(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            cache=cache,
-            return_dict_in_generate=True,
-            **{**gen_kwargs, "max_new_tokens": asked},
+            **inputs, return_dict_in_generate=True, **{**gen_kwargs, "max_new_tokens": asked, **forced_eos}
         )
-        new = result.sequences[:, input_ids.shape[1] :]
+        new = result.sequences[:, inputs[sequence].shape[1] if sequence in inputs else prompt_width :]
         budget -= new.shape[1]
         # generate stops short of `asked` only when every row has ended.
         ended = torch.isin(new, eos).any(dim=1) | (budget == 0) | (new.shape[1] < asked)
@@ -217,12 +227,20 @@ def generate_releasing_finished(
         if ended.all():
             break
         running = (~ended).nonzero().flatten()
-        cache = result.cache
+        cache = getattr(result, CACHE)
         cache.batch_select_indices(running)
-        attention_mask = torch.cat(
-            [attention_mask[running], attention_mask.new_ones(len(running), new.shape[1])], 1
-        )
-        input_ids, rows, stretch = result.sequences[running], rows[running], 2 * stretch
+        if model.config.is_encoder_decoder:
+            encoded = BaseModelOutput(last_hidden_state=encoded.last_hidden_state[running])
+            # Only with a decoder mask as wide as its sequence does generate feed the decoder just the tokens
+            # its cache lacks (without, it feeds them all again, after the cached ones).
+            decoder_mask = torch.ones_like(result.sequences[running])
+            attention_mask = attention_mask[running]
+            inputs = {"encoder_outputs": encoded, "decoder_attention_mask": decoder_mask}
+        else:  # the mask covers the prompt and the tokens generated so far
+            new_columns = attention_mask.new_ones(len(running), new.shape[1])
+            attention_mask, inputs = torch.cat([attention_mask[running], new_columns], 1), {}
+        inputs.update({"attention_mask": attention_mask, sequence: result.sequences[running], CACHE: cache})
+        rows, stretch = rows[running], 2 * stretch
     pad = model.generation_config.pad_token_id
     return torch.nn.utils.rnn.pad_sequence(outputs, batch_first=True, padding_value=pad)
 

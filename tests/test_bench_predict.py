@@ -1,11 +1,12 @@
 """Sorted-batch prediction (ftkit.training.predict, as --do_predict runs it) returns the same outputs in the
-same order as a plain loop over model.generate in file order; the benchmark script reports both speeds."""
+same order as a plain loop over model.generate in file order and as the careful peer (length-sorted batches);
+the benchmark script reports the three speeds."""
 
 import re
 
 import pytest
 import torch
-from bench_predict import main, plain_loop, prediction_trainer
+from bench_predict import careful_loop, main, plain_loop, prediction_trainer
 from datasets import Dataset
 
 from conftest import EVAL_SAMPLE
@@ -16,20 +17,31 @@ from ftkit.training import predict
 
 
 @pytest.fixture(scope="module")
-def chaotic_llama(tiny_model, tmp_path_factory):
-    """A tiny LLaMA whose outputs depend on the whole input (a fresh one repeats a token for any input,
-    which would hide a mix-up of rows)."""
-    path = str(tiny_model("llama"))
-    tokenizer = load_tokenizer(path)
-    model = load_model(path, "clm", load_config(path), tokenizer)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(torch.randn_like(parameter) * 0.5)
-    out = tmp_path_factory.mktemp("chaotic-llama")
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return str(out)
+def chaotic(tiny_model, tmp_path_factory):
+    """chaotic(family) -> folder of a tiny model whose outputs depend on the whole input (a fresh one repeats
+    a token for any input, which would hide a mix-up of rows)."""
+    built = {}
+
+    def get(family):
+        if family not in built:
+            path = str(tiny_model(family))
+            config = load_config(path)
+            tokenizer = load_tokenizer(path)
+            model = load_model(path, framework_of(config), config, tokenizer)
+            torch.manual_seed(0)
+            with torch.no_grad():
+                for parameter in model.parameters():
+                    parameter.add_(torch.randn_like(parameter) * 0.5)
+            built[family] = str(tmp_path_factory.mktemp(f"chaotic-{family}"))
+            model.save_pretrained(built[family])
+            tokenizer.save_pretrained(built[family])
+        return built[family]
+
+    return get
+
+
+def framework_of(config):
+    return "seq2seq" if config.is_encoder_decoder else "clm"
 
 
 @pytest.fixture
@@ -42,29 +54,40 @@ def inputs(tmp_path):
     return sources, path
 
 
-@pytest.mark.parametrize("num_beams", [1, 2])
-def test_sorted_batches_equal_the_plain_loop_in_order(chaotic_llama, inputs, tmp_path, num_beams):
+@pytest.mark.parametrize(("family", "num_beams"), [("llama", 1), ("llama", 2), ("t5", 1)])
+def test_sorted_batches_equal_both_loops_in_order(chaotic, inputs, tmp_path, family, num_beams):
     sources, _ = inputs
-    tokenizer = load_tokenizer(chaotic_llama)
-    model = load_model(chaotic_llama, "clm", load_config(chaotic_llama), tokenizer).eval()
-    dataset = encode_dataset(Dataset.from_dict({"source": sources}), "clm", tokenizer, "gec", 256, 8)
+    path = chaotic(family)
+    framework = framework_of(load_config(path))
+    tokenizer = load_tokenizer(path)
+    model = load_model(path, framework, load_config(path), tokenizer).eval()
+    dataset = encode_dataset(Dataset.from_dict({"source": sources}), framework, tokenizer, "gec", 256, 8)
     lengths = [len(ids) for ids in dataset["input_ids"]]
     assert lengths != sorted(lengths, reverse=True), (
         "inputs already in length order would not test reordering"
     )
     kwargs = generation_kwargs(num_beams, 8)
 
-    plain = plain_loop(model, tokenizer, "clm", dataset, 7, kwargs)
-    ours = predict(prediction_trainer(model, tokenizer, "clm", 7, False, str(tmp_path)), dataset, kwargs)
+    plain = plain_loop(model, tokenizer, framework, dataset, 7, kwargs)
+    careful = careful_loop(model, tokenizer, framework, dataset, 7, kwargs)
+    trainer = prediction_trainer(model, tokenizer, framework, 7, False, str(tmp_path))
+    ours = predict(trainer, dataset, kwargs)
     assert ours == plain
+    assert careful == plain
     assert len(set(plain)) > len(sources) // 2, "equal outputs would not show a mix-up"
 
 
-def test_benchmark_reports_both_speeds(chaotic_llama, inputs, capsys):
+def test_benchmark_reports_the_three_speeds(chaotic, inputs, capsys):
     _, path = inputs
-    argv = ["--model_name_or_path", chaotic_llama, "--inputs", str(path), "--limit", "20",
+    argv = ["--model_name_or_path", chaotic("llama"), "--inputs", str(path), "--limit", "20",
             "--batch_size", "8", "--max_new_tokens", "6"]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "outputs identical: 20/20 lines" in out
-    assert re.fullmatch(r"sentences/s: plain [\d.]+, ours [\d.]+, ratio [\d.]+", out[-1])
+    assert "outputs identical to plain: 20/20 lines" in out
+    assert "outputs identical to careful: 20/20 lines" in out
+    number = r"[\d.]+"
+    assert re.fullmatch(
+        rf"sentences/s: plain {number}, careful {number}, ours {number}; "
+        rf"ours/plain {number}, ours/careful {number}",
+        out[-1],
+    )

@@ -26,6 +26,7 @@ from ftkit.generation import (
     generate_one,
     generate_releasing_finished,
     generation_kwargs,
+    generation_padding_side,
     new_tokens,
     prediction_stats_path,
     shared_prefix_length,
@@ -110,25 +111,42 @@ def test_batched_left_padded_greedy_equals_single(chaotic_model, family):
     assert len({tuple(ids) for ids in expected}) == len(SOURCES), "equal outputs would not show a mix-up"
 
 
-@pytest.mark.parametrize("family", ["gpt2", "bloom", "llama"])
+@pytest.mark.parametrize("family", ["gpt2", "bloom", "llama", "t5"])
 def test_releasing_finished_rows_gives_the_ids_of_one_generate_call(chaotic_model, family):
-    """Rows released as they end, and the prompt template's preamble computed once for all rows."""
-    model, tokenizer = load(*chaotic_model(family))
-    prompts = encode_clm({"source": SOURCES}, tokenizer, "gec", 256, 256)["input_ids"]
-    batch = PaddingCollator(tokenizer, padding_side="left")([{"input_ids": ids} for ids in prompts])
-    width = batch["input_ids"].shape[1]
-    assert shared_prefix_length(batch["input_ids"], batch["attention_mask"]) >= MIN_SHARED_PREFIX
+    """Rows released as they end; a decoder-only prompt template's preamble (an encoder's whole input)
+    computed once for all rows."""
+    path, framework = chaotic_model(family)
+    model, tokenizer = load(path, framework)
+    encode = encode_clm if framework == "clm" else encode_seq2seq
+    prompts = encode({"source": SOURCES}, tokenizer, "gec", 256, 256)["input_ids"]
+    collate = PaddingCollator(tokenizer, padding_side=generation_padding_side(framework))
+    batch = collate([{"input_ids": ids} for ids in prompts])
+    if framework == "clm":
+        assert shared_prefix_length(batch["input_ids"], batch["attention_mask"]) >= MIN_SHARED_PREFIX
     # A random model never writes EOS: let tokens that rows write midway end them, at different steps.
-    written = model.generate(**batch, **KWARGS)[:, width:]
+    written = new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1], framework)
     ends_on = [tokenizer.eos_token_id, int(written[0, 1]), int(written[3, 5])]
     model.generation_config.eos_token_id = ends_on
 
-    expected = model.generate(**batch, **KWARGS)
+    expected = new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1], framework)
     released = generate_releasing_finished(model, batch["input_ids"], batch["attention_mask"], KWARGS, 2)
 
-    ends = {next((i for i, t in enumerate(r.tolist()) if t in ends_on), None) for r in expected[:, width:]}
+    ends = {next((i for i, t in enumerate(r.tolist()) if t in ends_on), None) for r in expected}
     assert len(ends) > 2, "rows ending at one step would not test their release"
-    assert torch.equal(released, expected[:, width:])
+    assert torch.equal(released, expected)
+
+
+def test_releasing_finished_rows_keeps_a_forced_eos_at_the_limit(chaotic_model):
+    """BART's generation config forces EOS at the length limit: at the end of the last stretch only."""
+    model, tokenizer = load(*chaotic_model("bart"))
+    assert model.generation_config.forced_eos_token_id is not None, "nothing forced would test nothing"
+    prompts = encode_seq2seq({"source": SOURCES}, tokenizer, "gec", 256, 256)["input_ids"]
+    batch = PaddingCollator(tokenizer, padding_side="right")([{"input_ids": ids} for ids in prompts])
+
+    expected = new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1], "seq2seq")
+    released = generate_releasing_finished(model, batch["input_ids"], batch["attention_mask"], KWARGS, 2)
+
+    assert torch.equal(released, expected)
 
 
 @pytest.mark.parametrize("family", ["llama", "t5"])
