@@ -332,7 +332,11 @@ def output_is_node_local(run_dir: str | Path) -> bool:
     """
     key = str(Path(run_dir).resolve())
     if key not in _NODE_LOCAL:
-        _NODE_LOCAL[key] = len(process_layout()) > 1 and not all(_gather(_sees_probe(Path(run_dir))))
+        if len(process_layout()) == 1:
+            _NODE_LOCAL[key] = False
+        else:
+            seen = [answer for answer in _gather(_sees_probe(Path(run_dir))) if answer is not None]
+            _NODE_LOCAL[key] = not all(seen)
     return _NODE_LOCAL[key]
 
 

@@ -13,24 +13,19 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
-import psutil
 import pytest
-import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from chaos_train import Launch
-from conftest import REPO, SAMPLE, free_port, run_command
 
+from conftest import REPO, SAMPLE, free_port, run_command
 from ftkit.checkpointing import (
-    EXIT_STOPPED_BY_SIGNAL,
     MARKER,
     GracefulStop,
     output_is_node_local,
     resolve_resume_checkpoint,
-    scan_checkpoints,
 )
 
 NEEDS_ROOT = pytest.mark.skipif(
@@ -61,7 +56,8 @@ def run_as_nodes(tmp_path: Path, work: str, nodes: int = 2) -> list:
         folder.mkdir()
     with mp.Manager() as manager:
         results = manager.dict()
-        mp.start_processes(_as_node, args=(folders, free_port(), work, results), nprocs=nodes, start_method="fork")
+        arguments = (folders, free_port(), work, results)
+        mp.start_processes(_as_node, args=arguments, nprocs=nodes, start_method="fork")
         return [results[rank] for rank in range(nodes)]
 
 
@@ -123,3 +119,87 @@ def test_a_folder_every_node_sees_is_shared(tmp_path):
 def test_sigterm_on_one_node_stops_every_node_one_step_later(tmp_path):
     """The request is read one step end after it was sent (no wait on the device): both stop at step 4."""
     assert run_as_nodes(tmp_path, "_signal_on_one_node") == [(4, None), (4, "SIGTERM")]
+
+
+# ---- Two launchers, as on two nodes (slow) ----
+
+
+class Nodes:
+    """One job of `len(disks)` nodes x `nproc` processes, each node its own deepspeed launcher; with
+    `mount`, each node sees its own disk (one of `disks`) at that path."""
+
+    def __init__(
+        self, tmp_path: Path, name: str, nproc: int, args: list[str], disks=(None, None), mount=None
+    ):
+        hostfile = tmp_path / f"{name}.hostfile"
+        hostfile.write_text("".join(f"node{n} slots={nproc}\n" for n in range(len(disks))))
+        port = free_port()
+        self.launches = []
+        for node, disk in enumerate(disks):
+            command = [
+                "deepspeed", "--hostfile", str(hostfile), "--no_ssh", "--node_rank", str(node),
+                "--master_addr", "127.0.0.1", "--master_port", str(port), str(REPO / "finetune.py"),
+                "--use_cpu", *args,
+            ]  # fmt: skip
+            if disk is not None:
+                disk.mkdir(parents=True, exist_ok=True)
+                mounted = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+                command = ["unshare", "-m", "sh", "-c", mounted, "node", str(disk), str(mount), *command]
+            self.launches.append(Launch(command, tmp_path / f"{name}-node{node}.log", timeout_s=600))
+
+    def wait(self) -> list[int]:
+        return [launch.wait(timeout=600) for launch in self.launches]
+
+    def output(self, node: int) -> str:
+        return "".join(self.launches[node].lines)
+
+    def kill(self) -> None:
+        for launch in self.launches:
+            launch.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+def train_args(model: Path, output_dir: Path, ds_config: str, max_steps: int, save_steps: int) -> list[str]:
+    return [
+        "--deepspeed", str(REPO / "ds_configs" / ds_config), "--model_name_or_path", str(model),
+        "--train_file", str(SAMPLE / "train.jsonl"), "--max_train_samples", "64",
+        "--per_device_train_batch_size", "2", "--output_dir", str(output_dir), "--do_train",
+        "--max_steps", str(max_steps), "--save_steps", str(save_steps), "--learning_rate", "2e-3",
+        "--logging_steps", "1", "--seed", "0", "--disable_tqdm", "true", "--resume_from_checkpoint", "auto",
+    ]  # fmt: skip
+
+
+def step_losses(output_dir: Path) -> dict[int, float]:
+    history = json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
+    return {row["step"]: row["loss"] for row in history if "loss" in row}
+
+
+def one_node(nproc: int, args: list[str]) -> subprocess.CompletedProcess:
+    command = ["deepspeed", "--num_gpus", str(nproc), "--master_port", str(free_port()),
+               str(REPO / "finetune.py"), "--use_cpu", *args]  # fmt: skip
+    result = run_command(command, 600, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ds_config", ["zero2.json", "zero3.json"])
+def test_two_nodes_of_two_train_as_one_node_of_four(tiny_model, tmp_path, ds_config):
+    """Same seed and data order: the same per-step losses; the shared folder's marker lists every rank's
+    files, and the start-up log names both nodes."""
+    model = tiny_model("llama")
+    one_node(4, train_args(model, tmp_path / "one", ds_config, max_steps=3, save_steps=3))
+    with Nodes(tmp_path, "two", 2, train_args(model, tmp_path / "two", ds_config, 3, 3)) as nodes:
+        assert nodes.wait() == [0, 0], nodes.output(0)[-5000:] + nodes.output(1)[-5000:]
+    one, two = step_losses(tmp_path / "one"), step_losses(tmp_path / "two")
+    assert list(two) == [1, 2, 3] and two == pytest.approx(one, abs=1e-5), (one, two)
+    listed = json.loads((tmp_path / "two" / "checkpoint-3" / MARKER).read_text())["files"]
+    assert {f"rng_state_{rank}.pth" for rank in range(4)} <= set(listed)
+    log = nodes.output(0)
+    assert "node 0 of 2: host" in log and "global ranks 2-3, local ranks 0-1" in log
+    assert "world size 4 (2 + 2 processes on 2 node(s))" in log and "global batch = 2 x 1 x 4 = 8" in log
