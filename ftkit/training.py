@@ -58,22 +58,31 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
         return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-        """Trainer._save, writing the weights as safetensors shards of at most --save_shard_size.
+        """Trainer._save, writing the weights as safetensors shards of at most --save_shard_size, and with
+        --save_on_each_node on each node's local rank 0.
 
-        Trainer._save calls `save_pretrained` without a shard size (transformers' default is 50GB). The
-        rest stays as the Trainer does it: which ranks write, the consolidated 16-bit state dict it is
-        given under ZeRO-3, the tokenizer and the arguments. This serves the final model and checkpoint-N.
+        Trainer._save calls `save_pretrained` without a shard size (transformers' default is 50GB), and
+        transformers 5's `save_pretrained` writes on global rank 0 alone whatever `is_main_process` says,
+        so the other nodes' node-local disks got no weights. The rest stays as the Trainer does it: which
+        ranks write, the consolidated 16-bit state dict it is given under ZeRO-3, the tokenizer and the
+        arguments. This serves the final model and checkpoint-N.
         """
-        shard_size = getattr(self.args, "save_shard_size", None)
         model = self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
-        if shard_size is None or not isinstance(model, PreTrainedModel):
-            super()._save(output_dir, state_dict)
-            return
-        model.save_pretrained = functools.partial(model.save_pretrained, max_shard_size=shard_size)
+        overrides: dict[str, Any] = {}
+        if isinstance(model, PreTrainedModel):
+            shard_size = getattr(self.args, "save_shard_size", None)
+            if shard_size is not None:
+                overrides["save_pretrained"] = functools.partial(
+                    model.save_pretrained, max_shard_size=shard_size
+                )
+            if self.args.save_on_each_node and hasattr(model, "should_save_on_this_rank"):
+                overrides["should_save_on_this_rank"] = lambda is_main_process: is_main_process
+        vars(model).update(overrides)
         try:
             super()._save(output_dir, state_dict)
         finally:
-            del model.save_pretrained  # the class's method again
+            for name in overrides:
+                delattr(model, name)  # the class's method again
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
         gen_kwargs = gen_kwargs or getattr(self, "_gen_kwargs", {})  # what predict() was given
