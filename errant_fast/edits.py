@@ -13,6 +13,7 @@ otherwise parses the output and runs `Annotator.annotate`. Here the same calls m
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import multiprocessing
@@ -27,8 +28,8 @@ from errant_fast.cache import Cache, deserialise, serialise
 
 logger = logging.getLogger(__name__)
 
-# Sentences per nlp.pipe batch and per task sent to a process: small batches parsed fastest here, and
-# about 40 tasks per BEA-dev output keep the processes evenly busy.
+# Sentences per nlp.pipe batch and per task sent to a process (see split): small batches parsed fastest
+# here.
 CHUNK = 64
 
 
@@ -98,6 +99,15 @@ def _run_in_worker(items):
     return _worker_job.run(items)
 
 
+def split(items: list, processes: int) -> list[list]:
+    """`items` in order, in tasks of CHUNK but the last `processes * CHUNK` items in tasks of a quarter of
+    that: each process takes the next task when it finishes one, so the first to run out of tasks waits
+    for the others at most one small task."""
+    head = max(0, len(items) - processes * CHUNK)
+    bounds = [*range(0, head, CHUNK), *range(head, len(items), CHUNK // 4), len(items)]
+    return [items[a:b] for a, b in itertools.pairwise(bounds)]
+
+
 def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -135,10 +145,7 @@ def system_m2(
         items += [(i, s, None) for i, s in enumerate(sources) if i not in source_docs and i not in queued]
     job = _Job(loaded, options, source_docs)
     processes = max(1, min(processes or default_processes(), math.ceil(len(items) / CHUNK)))
-    # About CHUNK items a chunk, as many chunks for every process: all finish at about the same time.
-    count = processes * math.ceil(len(items) / (CHUNK * processes))
-    size = math.ceil(len(items) / count) if items else 1
-    chunks = [items[k : k + size] for k in range(0, len(items), size)]
+    chunks = split(items, processes)
     if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(processes, _start_worker, (job,)) as pool:
             results = list(pool.imap_unordered(_run_in_worker, chunks))

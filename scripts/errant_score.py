@@ -21,6 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+if __name__ == "__main__":
+    # spaCy's thinc imports PyTorch whenever it is installed (over a second: a third of this command's start),
+    # though spaCy's English pipeline computes with numpy alone; nothing in this command uses PyTorch.
+    sys.modules.setdefault("torch", None)
 from errant_fast import ErrantInputError, ModelNotFoundError, Options, score_files  # noqa: E402
 
 

@@ -6,6 +6,7 @@ are skipped without it): the M2 blocks edit by edit, the printed tables, the ali
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -136,10 +137,44 @@ def test_processes_give_the_same_blocks(excerpt, loaded):
     assert one.blocks == two.blocks
 
 
+def test_tasks_hold_every_sentence_once_in_order_and_end_small():
+    from errant_fast.edits import CHUNK, split
+
+    for n in (0, 1, CHUNK, 3 * CHUNK + 5, 40 * CHUNK + 29):
+        for processes in (1, 2, 3):
+            tasks = split(list(range(n)), processes)
+            assert [i for task in tasks for i in task] == list(range(n))
+            assert all(0 < len(task) <= CHUNK for task in tasks)
+            if n >= processes * CHUNK:  # the last processes * CHUNK items: tasks of CHUNK // 4
+                assert [len(task) for task in tasks[-processes * 4 :]] == [CHUNK // 4] * processes * 4
+
+
 def test_cli_prints_errant_compare_output(excerpt, capsys):
     _, cli_text = cli(excerpt, "T5-11B", (), ("-cat", "2"))
     assert errant_score.main([str(excerpt / "T5-11B.txt"), str(excerpt / "gold.m2"), "--cat", "2"]) == 0
     assert capsys.readouterr().out == cli_text
+
+
+def test_commands_print_the_same_table(excerpt):
+    """errant_score.py as the command a user runs (PyTorch left unimported) prints what ERRANT's two commands
+    print, and those commands (as scripts/bench_errant.py times them) write the in-process CLI's M2."""
+    hyp = excerpt / "T5-11B.command.m2"
+    source, system, gold = excerpt / "source.txt", excerpt / "T5-11B.txt", excerpt / "gold.m2"
+    subprocess.run(reference.errant_parallel_command(source, system, hyp), check=True, capture_output=True)
+    cli_text = subprocess.run(
+        reference.errant_compare_command(hyp, gold, "-cat", "2"), check=True, capture_output=True, text=True
+    ).stdout
+    assert hyp.read_text(encoding="utf-8").strip().split("\n\n") == cli(excerpt, "T5-11B")[0]
+    ours = subprocess.run(
+        [sys.executable, "-X", "importtime", str(REPO / "scripts" / "errant_score.py"), str(system),
+         str(gold), "--cat", "2"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert ours.stdout == cli_text and "Span-Based Correction" in cli_text
+    imported = {
+        line.split("|")[-1].strip() for line in ours.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "spacy" in imported and not any(name.startswith("torch.") for name in imported)
 
 
 @pytest.mark.parametrize(
