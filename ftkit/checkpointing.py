@@ -399,6 +399,14 @@ def _wait_until_visible(staging: Path, listed: list[dict[str, int] | None]) -> N
         time.sleep(0.2)
 
 
+def _write_deepspeed_tag(staging: Path) -> None:
+    """Write the `latest` file that DeepSpeed resumes from into a node's copy of a checkpoint: DeepSpeed
+    writes it on global rank 0 alone, even with checkpoint.use_node_local_storage."""
+    tags = [folder.name for folder in staging.glob("global_step*") if folder.is_dir()]
+    if len(tags) == 1 and not (staging / "latest").exists():
+        (staging / "latest").write_text(tags[0])
+
+
 def _other_run(folder: Path, run_args: dict[str, Any] | None) -> list[str]:
     """How the run that wrote `folder` differs from this one (empty: the same run, or unknown)."""
     saved = read_run_arguments(folder)
@@ -969,7 +977,10 @@ class CrashSafeCheckpointMixin:
             ) from None
 
         self.accelerator.wait_for_everyone()  # every process has written its files
-        if self.args.world_size > 1 and not output_is_node_local(run_dir):
+        if output_is_node_local(run_dir):
+            if self.args.should_save and self.is_deepspeed_enabled:
+                _write_deepspeed_tag(staging)
+        elif self.args.world_size > 1:
             # A shared folder: its marker lists what every node wrote, as each node's local rank 0 sees it.
             listed = _gather(_file_sizes(staging) if self.args.local_process_index == 0 else None)
             if self.args.should_save:

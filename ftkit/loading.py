@@ -7,6 +7,10 @@ What transformers 5.x and DeepSpeed already do, and what this module adds:
              builds the model partitioned without reading any weight; rank 0 reads one tensor at a time
              from the memory-mapped safetensors shards and scatters it, so each rank only ever receives
              its own partition. This module joins the process group first, which `zero.Init` needs.
+             Across nodes it stays global rank 0: a remote rank receives its own partition, the same
+             bytes a reader on its node would have sent it, while a reader per node would read the whole
+             checkpoint into every node's page cache. Every node still reads the config and the
+             safetensors headers, so the model folder must be on every node.
   ZeRO-0/1/2 `from_pretrained` builds the model on the meta device and reads each tensor from the
   and DDP   memory-mapped safetensors shards (the page cache is shared between processes). On CPU every
              process then holds its own replica by design. On an accelerator, `load_device_map` sends each
