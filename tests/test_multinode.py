@@ -264,9 +264,10 @@ def test_node_local_disks_killed_then_resumed_reach_the_uninterrupted_losses(tin
 @pytest.mark.slow
 def test_sigterm_to_one_nodes_ranks_stops_both_nodes_at_one_step(tiny_model, tmp_path):
     """ZeRO-2, node-local disks: only node 1's rank is signalled (a scheduler pre-empting one machine);
-    both nodes exit 75 after checkpointing the same step, one step after the signalled one."""
+    both nodes exit 75 after checkpointing the same step, one step after the signalled one, and the same
+    command run again resumes it on both."""
     disks, mount = node_disks(tmp_path)
-    args = train_args(tiny_model("llama"), mount, "zero2.json", max_steps=500, save_steps=1000)
+    args = train_args(tiny_model("llama"), mount, "zero2.json", max_steps=60, save_steps=1000)
     with Nodes(tmp_path, "signalled", 1, args, disks, mount) as nodes:
         wait_for(lambda: nodes.output(0).count("'loss':") >= 3, nodes, "no third step")
         (rank,) = [
@@ -282,6 +283,10 @@ def test_sigterm_to_one_nodes_ranks_stops_both_nodes_at_one_step(tiny_model, tmp
     for disk in disks:
         assert [p.name for p in scan_checkpoints(disk).complete] == [f"checkpoint-{stopped}"]
         assert check_checkpoint_loads(disk / f"checkpoint-{stopped}") == int(stopped)
+    with Nodes(tmp_path, "resumed", 1, args, disks, mount) as nodes:
+        assert nodes.wait() == [0, 0], nodes.output(0)[-5000:] + nodes.output(1)[-5000:]
+    assert f"resuming from {mount}/checkpoint-{stopped} (step {stopped})" in nodes.output(0)
+    assert list(step_losses(disks[0])) == list(range(1, 61))
 
 
 @pytest.mark.slow
