@@ -12,6 +12,7 @@ from errant.annotator import Annotator
 from spacy.tokens import Doc
 
 from errant_fast.alignment import FastAlignment
+from errant_fast.lemmatizer import fast_lemmatizer
 from errant_fast.ruler import fast_ruler
 
 # en_core_web_sm is what errant.load("en") and the errant_parallel CLI load, so it gives the official
@@ -39,16 +40,19 @@ class FastAnnotator(Annotator):
             for pos, words in list(index.items()):
                 index[pos] = frozenset(words)
         self.components = [
-            fast_ruler(proc, names[: names.index(name)]) if name == "attribute_ruler" else proc
+            fast_ruler(proc, names[: names.index(name)]) if name == "attribute_ruler"
+            else fast_lemmatizer(proc) if name == "lemmatizer"
+            else proc
             for name, proc in nlp.pipeline
-        ]
+        ]  # fmt: skip
 
     def align(self, orig, cor, lev=False):
         return FastAlignment(orig, cor, lev)
 
     def pipe(self, docs: Iterable[Doc], batch_size: int) -> list[Doc]:
         """`[self.nlp(doc) for doc in docs]`, the same annotations: nlp.pipe's way (each component over
-        batches), with errant_fast.ruler's attribute ruler and the lemmatizer's index as sets."""
+        batches), with errant_fast.ruler's attribute ruler and errant_fast.lemmatizer's lemmatizer (its
+        word index as sets)."""
         for component in self.components:
             docs = component.pipe(docs, batch_size=batch_size)
         return list(docs)

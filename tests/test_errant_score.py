@@ -273,6 +273,34 @@ def test_fast_attribute_ruler_equals_spacys(excerpt, loaded):
     assert {t.lemma_ for t in spacys[-3]} >= {"nothing", "go", "to"}  # set by the ruler, not the lemmatizer
 
 
+def test_fast_lemmatizer_equals_spacys(excerpt, loaded):
+    """Lemmas per (text, POS, morphology) from one array per Doc are spaCy's lemmas, on the first Doc
+    (spaCy's own call) and later ones alike, also with `overwrite` (the ruler's lemmas replaced)."""
+    from spacy.pipeline import Lemmatizer
+
+    from errant_fast.lemmatizer import FastLemmatizer, fast_lemmatizer
+
+    nlp = loaded.annotator.nlp
+    spacys = nlp.get_pipe("lemmatizer")
+    texts = (excerpt / "source.txt").read_text().splitlines() + [
+        "There is nothin' we are gon na do .", "", "Cats were running faster than the dogs ran .",
+    ]  # fmt: skip
+    before = list(nlp.pipe((Doc(nlp.vocab, t.split()) for t in texts), disable=["lemmatizer"]))
+    for overwrite in (False, True):
+        fast = fast_lemmatizer(spacys)
+        assert isinstance(fast, FastLemmatizer)
+        spacys.overwrite = overwrite
+        try:
+            ours = [fast(doc.copy()) for doc in before + before]
+            theirs = [spacys(doc.copy()) for doc in before + before]
+        finally:
+            spacys.overwrite = False
+        assert [[t.lemma_ for t in doc] for doc in ours] == [[t.lemma_ for t in doc] for doc in theirs]
+    assert {t.lemma_ for t in ours[len(texts) - 1]} >= {"cat", "run", "fast", "dog"}
+    lookup = Lemmatizer(nlp.vocab, None, mode="lookup")
+    assert fast_lemmatizer(lookup) is lookup
+
+
 def test_fast_attribute_ruler_only_for_patterns_it_is_exact_for(loaded):
     from spacy.pipeline import AttributeRuler
 
