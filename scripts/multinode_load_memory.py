@@ -35,7 +35,7 @@ REPORT = "MEMORY "
 
 def status_bytes(*fields: str) -> dict[str, int]:
     lines = Path("/proc/self/status").read_text(encoding="ascii").splitlines()
-    values = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in lines}
+    values = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in lines if line.endswith(" kB")}
     return {name: values.get(name, 0) for name in fields}
 
 
@@ -61,13 +61,16 @@ def worker(model_dir: str, scratch: Path) -> None:
         "--use_cpu",
     ]
     argv += ["--deepspeed", str(REPO / "ds_configs" / "zero3.json")] + ["--bf16"] * bf16
-    parse_args(argv)
+    training_args = parse_args(argv)[2]  # holds the DeepSpeed config that makes ZeRO-3 loading apply
     init_distributed_if_launched(True)
     before = status_bytes("VmRSS", "RssAnon")
     dist.barrier()
     # Loading reads the tokenizer's pad id only; a random checkpoint has no tokenizer.
     tokenizer = SimpleNamespace(pad_token_id=config.pad_token_id or 0)
     model = load_model(model_dir, "clm", config, tokenizer, weights_dtype(True, True, bf16, False))
+    with torch.no_grad():  # a memory-mapped tensor is only read when first touched
+        for parameter in model.parameters():
+            getattr(parameter, "ds_tensor", parameter).sum()
     dist.barrier()
     after = status_bytes("VmRSS", "VmHWM", "RssAnon")
     row = {
@@ -81,7 +84,7 @@ def worker(model_dir: str, scratch: Path) -> None:
     }
     print(REPORT + json.dumps(row), flush=True)
     dist.barrier()
-    del model
+    del model, training_args
 
 
 def machine_used() -> int:
