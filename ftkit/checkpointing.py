@@ -825,9 +825,13 @@ class CrashSafeCheckpointMixin:
                 why = "shared by every node: with it they would all write the same files"
             else:
                 why = "not shared between the nodes: without it, the other nodes could not resume"
-            logger.warning(
-                "--output_dir %s is %s; setting --save_on_each_node %s", self.args.output_dir, why, node_local
-            )
+            if self.args.local_process_index == 0:
+                logger.warning(
+                    "--output_dir %s is %s; setting --save_on_each_node %s",
+                    self.args.output_dir,
+                    why,
+                    node_local,
+                )
             self.args.save_on_each_node = node_local
         plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
         if node_local and plugin is not None:
