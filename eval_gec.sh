@@ -37,17 +37,24 @@
 #   MAX_NEW_TOKENS  generation limit in new tokens [finetune.py's default: --max_target_length]
 #   MORE_PARA       extra finetune.py flags, split on spaces (e.g. "--bf16") []. The prompt template is the
 #                   run's own (its run_args.json) unless MORE_PARA gives --prompt_template.
-#   NUM_GPUS        processes: GPUs to predict on, data-parallel [all visible GPUs; 1 on a machine without]
+#   NUM_GPUS        processes per node: GPUs to predict on, data-parallel [all visible GPUs; 1 on a machine
+#                   without]
 #   DS_CONFIG       DeepSpeed config for prediction, e.g. ds_configs/zero3.json for models too large for
 #                   one GPU [none: plain data parallelism]
 #   DATA_ROOT       [<repo>/data]
 #   OUTPUT_ROOT     [<repo>/outputs]
-#   MASTER_PORT     rendezvous port of the deepspeed launcher [29500]
+#   HOSTFILE, NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT
+#                   prediction across nodes, data-parallel over every rank of every node, as for train.sh
+#                   (see there and scripts/launch_nodes.sh; under SLURM scripts/slurm/eval.sbatch) [one node]
 #   FORCE           1: redo predictions and scores already in the table [0]
 #   DRY_RUN         1: print the prediction commands, run nothing [0]
 #   PYTHON          [python]
-# The deepspeed launcher is used with several GPUs or a DS_CONFIG; otherwise plain python (with --use_cpu
-# on a machine without GPUs).
+# The deepspeed launcher is used with several GPUs, several nodes or a DS_CONFIG; otherwise plain python (with
+# --use_cpu on a machine without GPUs).
+# Across nodes (NNODES > 1) every node runs the same command; global rank 0, on node 0, writes the
+# predictions, and only node 0 scores and keeps the table. Every node must predict the same (step, dataset)
+# pairs, so there the table's skip is off (name the steps you want), and `all` must list the same
+# checkpoints on every node: a shared filesystem, or node-local disks that each hold every checkpoint.
 # Sourcing defines only standard_eval_datasets (and EVAL_GEC_REPO); it runs in a subshell with
 # `set -euo pipefail`, so an error stops the evaluation, not your shell.
 
@@ -64,11 +71,13 @@ standard_eval_datasets() (
         exit 2
     fi
     repo=$EVAL_GEC_REPO
+    # shellcheck source=scripts/launch_nodes.sh
+    source "$repo/scripts/launch_nodes.sh"
+    nodes_check standard_eval_datasets
     PYTHON=${PYTHON:-python}
     DATA_ROOT=${DATA_ROOT:-$repo/data}
     OUTPUT_ROOT=${OUTPUT_ROOT:-$repo/outputs}
     BATCH=${BATCH:-32}
-    MASTER_PORT=${MASTER_PORT:-29500}
     FORCE=${FORCE:-0}
     DRY_RUN=${DRY_RUN:-0}
     read -r -a more_para <<< "${MORE_PARA:-}"
@@ -97,8 +106,8 @@ standard_eval_datasets() (
     (( gpus > 0 )) || export DS_ACCELERATOR=cpu
     NUM_GPUS=${NUM_GPUS:-$(( gpus > 0 ? gpus : 1 ))}
     launcher=("$PYTHON")
-    if [[ -n ${DS_CONFIG:-} ]] || (( NUM_GPUS > 1 )); then
-        launcher=(deepspeed --num_gpus "$NUM_GPUS" --master_port "$MASTER_PORT" --log_level warning)
+    if [[ -n ${DS_CONFIG:-} ]] || (( NUM_GPUS > 1 )) || nodes_multi; then
+        nodes_launcher standard_eval_datasets "$PYTHON"
         # The deepspeed launcher leaves thread counts alone; several CPU processes would oversubscribe.
         (( gpus > 0 )) || export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     fi
@@ -112,12 +121,13 @@ standard_eval_datasets() (
     settings="beams=${BEAM:-default} max_new_tokens=${MAX_NEW_TOKENS:-default} template=${template:-default}"
     [[ -z ${MORE_PARA:-} ]] || settings+=" ${more_para[*]}"
 
+    nodes_describe standard_eval_datasets
     for step in "${steps[@]}"; do
         checkpoint=$run_dir/checkpoint-$step
         for dataset in "${datasets[@]}"; do
             data_dir=$DATA_ROOT/eval/$dataset
-            if [[ $FORCE != 1 ]] && "${results[@]}" done "$run_dir" --step "$step" --dataset "$dataset" \
-                    --settings "$settings"; then
+            if [[ $FORCE != 1 ]] && (( NNODES == 1 )) && "${results[@]}" "done" "$run_dir" --step "$step" \
+                    --dataset "$dataset" --settings "$settings"; then
                 echo "skip: step $step on $dataset is in $run_dir/eval_results.tsv (FORCE=1 redoes it)"
                 continue
             fi
@@ -139,11 +149,12 @@ standard_eval_datasets() (
             started=${EPOCHREALTIME/,/.}   # the locale may use a decimal comma
             "${cmd[@]}"
             finished=${EPOCHREALTIME/,/.}
+            (( NODE_RANK == 0 )) || continue
             "${results[@]}" record "$run_dir" --step "$step" --dataset "$dataset" --data_dir "$data_dir" \
                 --settings "$settings" --started "$started" --finished "$finished"
         done
     done
-    if [[ $DRY_RUN != 1 ]]; then
+    if [[ $DRY_RUN != 1 ]] && (( NODE_RANK == 0 )); then
         "${results[@]}" table "$run_dir"
     fi
 )

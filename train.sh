@@ -33,9 +33,21 @@
 #   OUTPUT_ROOT    [<repo>/outputs]
 #   DS_CONFIG      DeepSpeed config [<repo>/ds_configs/zero2.json]
 #   NUM_GPUS       processes per node: GPUs to use [all visible GPUs; 1 on a machine without GPUs]
-#   HOSTFILE       DeepSpeed hostfile for multi-node runs (one "host slots=N" line per node) [none]
-#   MASTER_PORT    rendezvous port [a free port]
 #   DRY_RUN        1: print the command and exit [0]
+# Across nodes (scripts/launch_nodes.sh holds the logic), one of:
+#   HOSTFILE       DeepSpeed hostfile (one "host slots=N" line per node): run train.sh on one machine and the
+#                  deepspeed launcher starts every node over ssh (pdsh) [none]
+#   NNODES         number of nodes: run the same train.sh on every node (a scheduler starts it there, e.g.
+#                  Kubernetes or scripts/slurm/train.sbatch); each node's launcher starts its NUM_GPUS ranks
+#                  (deepspeed --no_ssh) [1]
+#   NODE_RANK      this node's place, 0 to NNODES-1; node 0 hosts the rendezvous [0]
+#   MASTER_ADDR    address of the NODE_RANK 0 node, reachable from every node; required with NNODES > 1
+#                  (with HOSTFILE: [the first host's, found over ssh])
+#   MASTER_PORT    rendezvous port, the same on every node [one node: a free port; across nodes: 29500]
+#   e.g. on each of 2 nodes:  NNODES=2 NODE_RANK=<0 or 1> MASTER_ADDR=10.0.0.1 MODEL_NAME=... bash train.sh
+#   DRY_RUN=1 then prints this node's command, with "# " lines saying what the other nodes run.
+# Wrong values or combinations (NODE_RANK >= NNODES, NNODES > 1 without MASTER_ADDR, HOSTFILE with NNODES,
+# a value that is no whole number) stop with exit status 2 and the fix.
 #   RESUME         auto: continue from the newest complete checkpoint in the run folder (fresh if none);
 #                  a checkpoint folder; or no: start at step 0 [auto]
 # Arguments given to train.sh are passed to finetune.py after MORE_PARA, so they win.
@@ -46,14 +58,15 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${PYTHON:-python}
+# shellcheck source=scripts/launch_nodes.sh
+source "$REPO/scripts/launch_nodes.sh"
+nodes_check train.sh
 
 DATA_ROOT=${DATA_ROOT:-$REPO/data}
 OUTPUT_ROOT=${OUTPUT_ROOT:-$REPO/outputs}
 CKPT_ROOT=${CKPT_ROOT:-/checkpoints}
 DATA_VER=${DATA_VER:-sample}
 DS_CONFIG=${DS_CONFIG:-$REPO/ds_configs/zero2.json}
-# A free port, so two runs on one machine do not collide on the launcher's fixed default.
-MASTER_PORT=${MASTER_PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')}
 GRADIENT_ACCUMULATION_STEPS=${GRADIENT_ACCUMULATION_STEPS:-1}
 DRY_RUN=${DRY_RUN:-0}
 RESUME=${RESUME:-auto}
@@ -128,10 +141,6 @@ if [[ ! -f $train_file ]]; then
     exit 2
 fi
 
-launcher=(deepspeed)
-if [[ -n ${HOSTFILE:-} ]]; then
-    launcher+=(--hostfile "$HOSTFILE")
-fi
 gpus=$("$PYTHON" -c 'import torch; print(torch.cuda.device_count())')
 cpu_para=()
 if [[ $gpus == 0 ]]; then
@@ -143,10 +152,7 @@ if [[ $gpus == 0 ]]; then
     export DS_ACCELERATOR=cpu
 fi
 NUM_GPUS=${NUM_GPUS:-$(( gpus > 0 ? gpus : 1 ))}
-[[ -n ${HOSTFILE:-} ]] || launcher+=(--num_gpus "$NUM_GPUS")
-# The launcher's INFO lines (world info, rank mapping, CUDA_VISIBLE_DEVICES=0 without GPUs, the command
-# twice) repeat what this script set; its warnings and errors stay.
-launcher+=(--master_port "$MASTER_PORT" --log_level warning)
+nodes_launcher train.sh "$PYTHON"
 
 args=(
     "${entry[@]}"
@@ -174,6 +180,7 @@ if [[ -f $valid_file ]]; then
 fi
 cmd=("${launcher[@]}" "${args[@]}" "${cpu_para[@]}" "${more_para[@]}" "$@")
 
+nodes_describe train.sh
 if [[ $DRY_RUN == 1 ]]; then
     printf '%q ' "${cmd[@]}"
     echo
@@ -193,7 +200,7 @@ if (( score )); then
     echo "== the final checkpoint ($last_step) on the test set $eval_set (eval_gec.sh):"
     # eval_gec.sh's own defaults: MORE_PARA and the DeepSpeed config were for training.
     RESULT_DIR=$output_dir DATASETS=$DATA_VER DATA_ROOT=$DATA_ROOT BATCH=$BATCH NUM_GPUS=$NUM_GPUS \
-        MASTER_PORT=$MASTER_PORT MORE_PARA= DS_CONFIG= PYTHON=$PYTHON bash "$REPO/eval_gec.sh" "$last_step"
+        MASTER_PORT=$MASTER_PORT MORE_PARA='' DS_CONFIG='' PYTHON=$PYTHON bash "$REPO/eval_gec.sh" "$last_step"
     echo "next, every checkpoint on every test set under $DATA_ROOT/eval:"
     printf '  source %q && RESULT_DIR=%q standard_eval_datasets all\n' "$REPO/eval_gec.sh" "$output_dir"
 fi
