@@ -408,6 +408,26 @@ class PaddingCollator:
         return dict(batch)
 
 
+def keep_target_logits(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A clm training batch whose logits (and loss) are computed only from the first target position on.
+
+    The loss needs the logits of the positions that predict a label, but the model computes them (the output
+    projection, its fp32 upcast and the softmax) at every position, prompts included. The batch keeps its
+    inputs; `logits_to_keep` asks the model for the last columns only, from one before the earliest first
+    label of any row, and the labels start at that column too: the model shifts them against those logits
+    as it shifts full ones, so every (logit, label) pair, and the loss, is the one of the full batch. A batch
+    whose earliest label is in the second column or before is returned as it is.
+    """
+    labels = inputs["labels"]
+    trained = labels != IGNORE_INDEX
+    if not trained.any():
+        return inputs
+    start = int(trained.int().argmax(dim=1)[trained.any(dim=1)].min()) - 1
+    if start < 1:
+        return inputs
+    return {**inputs, "labels": labels[:, start:], "logits_to_keep": labels.shape[1] - start}
+
+
 def packing_collator(flash_attention: bool = False) -> DataCollatorWithFlattening:
     """Padding-free clm batches that give the same loss as padded ones.
 

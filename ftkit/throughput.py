@@ -24,6 +24,7 @@ LOGGING_STEPS is the logging interval of every stage when --logging_steps is not
 
 from __future__ import annotations
 
+import inspect
 import logging
 import resource
 import sys
@@ -34,7 +35,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, TrainerCallback
 
-from ftkit.data import IGNORE_INDEX
+from ftkit.data import IGNORE_INDEX, keep_target_logits
 
 logger = logging.getLogger(__name__)
 
@@ -247,17 +248,43 @@ class ThroughputCallback(TrainerCallback):
         return figures
 
 
+def computes_target_logits_only(model: torch.nn.Module) -> bool:
+    """Whether training batches of `model` (unwrapped) can have their logits cut to the target positions
+    (ftkit.data.keep_target_logits): a decoder-only transformers model whose forward takes logits_to_keep,
+    bare or with a LoRA-style adapter (prompt-learning adapters prepend tokens, and labels, of their own)."""
+    peft_config = getattr(model, "active_peft_config", None)
+    if peft_config is not None:
+        if peft_config.is_prompt_learning:
+            return False
+        model = model.get_base_model()
+    if not isinstance(model, PreTrainedModel) or model.config.is_encoder_decoder:
+        return False
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
+
+
 class CountsThroughput:
     """Mixin for every trainer of the toolkit (SFT's and TRL's): a ThroughputCallback, first among the
     callbacks so the figures it adds to each log reach the reporting ones (tensorboard, wandb), counting
-    each training micro-batch as the loss sees it (GRPO's completions exist only from there on)."""
+    each training micro-batch as the loss sees it (GRPO's completions exist only from there on).
+
+    Training batches with labels of a decoder-only model get their logits computed from the first target
+    position on (ftkit.data.keep_target_logits): the same loss, without the output projection over the
+    prompts.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.throughput = ThroughputCallback()
         self.callback_handler.callbacks.insert(0, self.throughput)
+        self._target_logits_only: bool | None = None  # decided on the first training batch
 
     def compute_loss(self, model, inputs, *args: Any, **kwargs: Any):
         if model.training:  # evaluation computes losses too
             self.throughput.count(inputs)
+            if "labels" in inputs:
+                if self._target_logits_only is None:
+                    unwrapped = self.accelerator.unwrap_model(model, keep_torch_compile=False)
+                    self._target_logits_only = computes_target_logits_only(unwrapped)
+                if self._target_logits_only:
+                    inputs = keep_target_logits(inputs)
         return super().compute_loss(model, inputs, *args, **kwargs)

@@ -1,152 +1,184 @@
-"""Training speed: the plain HF Trainer script a user would write vs finetune.py with its defaults.
+"""Training speed race: finetune.py against the toolkits a user would pick instead, under the same engine.
 
-Both train the same model on the same examples (the first steps x batch_size of --data, one epoch each)
-with the same batch size, learning rate, seed and number of steps, each in a fresh process:
-    baseline  HF Trainer + default_data_collator, every example padded to --max_length (256, the length
-              limit finetune.py uses by default; "auto": the smallest power of two that holds every
-              example), examples in file order; the same token ids as ours
-    ours      finetune.py with its defaults: length-grouped batches padded to their longest example, the
-              fastest attention implementation, throughput logged by ftkit.throughput
-Throughput is the non-padding tokens of those examples (attention_mask == 1, plus non-ignored labels for
-seq2seq) over the time from the run's first training step to its end (the time ftkit.throughput counts;
-model loading and DeepSpeed set-up excluded; train_runtime, which includes set-up, is printed too).
-The losses must be close: each trained model's loss on the same held-out examples (the --eval_samples
-after the training ones) within --loss_tolerance (relative); exit status 1 otherwise. The mean training
-loss of each run is printed too.
+Every system trains the same decoder-only model on the same examples (the first steps x batch_size of
+--data, one epoch), with the same prompt text, tokens, batch size, learning rate, seed and steps, each run
+in a fresh process, once without DeepSpeed and once under the deepspeed launcher with --deepspeed_config
+(ZeRO-2 by default). The systems (--peers picks families or single systems; default: every installed one):
+    ours                      finetune.py with its defaults (length-grouped, dynamically padded batches)
+    hf                        the careful HF Trainer script (scripts/bench_peers/hf_trainer.py): the same
+                              tokenisation, DataCollatorForSeq2Seq dynamic padding, length grouping
+    trl                       TRL SFTTrainer on prompt/completion ids, length grouping (trl_sft.py)
+    trl_padding_free          the same with padding_free=True
+    llamafactory              LLaMA-Factory 0.9.5 with its defaults (gradient checkpointing on, random order),
+                              from its own virtualenv (--make_peer_venvs creates it: it pins other versions)
+    llamafactory_tuned        LLaMA-Factory without gradient checkpointing, length grouping
+    llamafactory_packing      LLaMA-Factory with packing + neat_packing (rows of at most 256 tokens)
+LLaMA-Factory reads the data as alpaca rows with a template registered from ours (bench_peers/
+llamafactory_run.py), so its tokens equal ours. The harness checks that every system trained on the same
+token counts per example (packed ones: the same total) and says so; a difference fails the run.
+
+Rounds alternate the systems (this machine's speed drifts between identical runs); figures are medians of
+--repeats rounds. Throughput is the examples' non-padding tokens over the time from the first training step
+after a log to the next log, summed (what ftkit.throughput counts for ours; bench_peers/measure.py counts
+the same window for the peers: set-up, model loading and DeepSpeed initialisation are not in it). Each
+trained model's loss on --eval_samples held-out examples (those after the training ones) is printed; ours'
+must be within --loss_tolerance (relative) of the careful HF script's under the same engine, else exit 1.
 
 Usage:
-    python scripts/bench_train.py --model outputs/cache/tiny-llama --data data/sample/train.jsonl --steps 100
-    python scripts/bench_train.py --model DIR --data conll14/INPUT --targets conll14/CAMB --steps 100
-    python scripts/bench_train.py --model DIR --data FILE --steps 200 --bf16 --deepspeed ds_configs/zero2.json
+    python scripts/bench_train.py --model outputs/cache/tiny-llama-h128 --data data/sample/train.jsonl
+    python scripts/bench_train.py --model DIR --data FILE --peers hf,trl --engines deepspeed --bf16 \\
+        --steps 40 --batch_size 32 --learning_rate 1e-4 --ours_flags "--packing"
+    python scripts/bench_train.py --make_peer_venvs ...      # first creates outputs/peer_venvs/llamafactory
 
 --data is JSONL with source/target, or plain text (one source per line) with --targets (aligned lines) or
-else target = source. Flags the bench does not know are passed to both runs as TrainingArguments.
+else target = source. Flags the bench does not know are passed to every system as TrainingArguments
+(LLaMA-Factory: as keys of its config, `--use_liger_kernel true` -> use_liger_kernel: true).
 
-The last line reads `non-padding tokens/s: baseline X, ours Y, ratio Z`.
+The output ends with one line per engine:
+    non-padding tokens/s vs best peer, ENGINE: ours X, best peer Y (NAME), ratio Z
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import math
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+PEERS_DIR = REPO / "scripts" / "bench_peers"
 sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 from datasets import Dataset  # noqa: E402
-from transformers import (  # noqa: E402
-    AutoConfig,
-    AutoModelForCausalLM,
-    AutoModelForSeq2SeqLM,
-    AutoTokenizer,
-    HfArgumentParser,
-    PreTrainedTokenizerBase,
-    Trainer,
-    TrainerCallback,
-    TrainingArguments,
-    default_data_collator,
-)
+from transformers import AutoConfig, PreTrainedTokenizerBase  # noqa: E402
 
 from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, read_examples  # noqa: E402
 from ftkit.modeling import load_model, load_tokenizer  # noqa: E402
-from ftkit.templates import DEFAULT_TEMPLATE, build_prompt  # noqa: E402
-from ftkit.throughput import ModelFlops, peak_flops, peak_memory_gib  # noqa: E402
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt  # noqa: E402
+
+ENGINES = ("plain", "deepspeed")
+LLAMAFACTORY = "llamafactory==0.9.5"
+LLAMAFACTORY_DEEPSPEED = "deepspeed==0.16.4"  # the version its README recommends (it ships no extra for it)
+# The project's torch: the peer venv installs it first (pip's local wheel, CPU build here) and keeps it.
+PEER_TORCH = "torch==2.13.0"
+RESULTS = "bench_results.json"  # bench_peers/measure.py's file
 
 
-class StepTimer(TrainerCallback):
-    """Seconds from the start of the first training step to the end of training."""
-
-    def __init__(self) -> None:
-        self.start: float | None = None
-        self.seconds = 0.0
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        if self.start is None:
-            self.start = time.perf_counter()
-
-    def on_train_end(self, args, state, control, **kwargs):
-        self.seconds = time.perf_counter() - self.start
+@dataclass(frozen=True)
+class System:
+    name: str
+    family: str  # ours, hf, trl, llamafactory
+    label: str
+    flags: tuple[str, ...] = ()  # extra flags (LLaMA-Factory: config keys)
+    packed: bool = False  # trains on packed rows: only the total token count compares
 
 
-def run_baseline(argv: list[str]) -> None:
-    """The plain script: HF Trainer, every example padded to one max_length, examples in file order.
+SYSTEMS = (
+    System("ours", "ours", "finetune.py (defaults)"),
+    System("hf", "hf", "careful HF Trainer: DataCollatorForSeq2Seq, length grouping"),
+    System("trl", "trl", "TRL SFTTrainer (prompt/completion), length grouping"),
+    System("trl_padding_free", "trl", "TRL SFTTrainer, padding_free=True", ("--padding_free", "true")),
+    System("llamafactory", "llamafactory", "LLaMA-Factory 0.9.5, defaults"),
+    System(
+        "llamafactory_tuned",
+        "llamafactory",
+        "LLaMA-Factory, no gradient checkpointing, length grouping",
+        ("--disable_gradient_checkpointing", "true", "--train_sampling_strategy", "group_by_length"),
+    ),
+    System(
+        "llamafactory_packing",
+        "llamafactory",
+        "LLaMA-Factory, packing + neat_packing",
+        (
+            "--disable_gradient_checkpointing",
+            "true",
+            "--packing",
+            "true",
+            "--neat_packing",
+            "true",
+            "--cutoff_len",
+            "256",
+        ),
+        packed=True,
+    ),  # fmt: skip
+)
 
-    It trains on the same token ids as finetune.py (prompt and target encoded separately, EOS appended,
-    loss on the target only), so the two runs differ only in batching and their losses compare.
-    """
-    parser = argparse.ArgumentParser()
-    for flag in ("--model", "--train_file", "--output_dir", "--max_length"):
-        parser.add_argument(flag, required=True)
-    args, training_flags = parser.parse_known_args(argv)
-    (training_args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses(
-        ["--output_dir", args.output_dir, "--train_sampling_strategy", "sequential", *training_flags]
-    )
-    config = AutoConfig.from_pretrained(args.model)
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    rows = [json.loads(line) for line in Path(args.train_file).read_text(encoding="utf-8").splitlines()]
-    prompts = [build_prompt(row["source"], DEFAULT_TEMPLATE) for row in rows]
-    targets = [row["target"] for row in rows]
-    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-    model = auto.from_pretrained(args.model)
 
-    if config.is_encoder_decoder:
-        sources = tokenizer(prompts)["input_ids"]
-        answers = tokenizer(text_target=targets)["input_ids"]
-    else:
-        prompt_ids = tokenizer(prompts)["input_ids"]
-        target_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
-        sources = [p + t + [tokenizer.eos_token_id] for p, t in zip(prompt_ids, target_ids, strict=True)]
-        answers = [
-            [IGNORE_INDEX] * len(p) + t + [tokenizer.eos_token_id]
-            for p, t in zip(prompt_ids, target_ids, strict=True)
-        ]
-    longest = max(len(ids) for ids in sources + answers)
-    # "auto": the smallest power of two that truncates nothing, the strongest fixed length there is.
-    max_length = 2 ** math.ceil(math.log2(longest)) if args.max_length == "auto" else int(args.max_length)
+@dataclass
+class Run:
+    system: System
+    engine: str
+    output_dir: Path
+    tokens_per_second: float = 0.0
+    held_out_loss: float | None = None
+    counts: dict[str, list[int]] = field(default_factory=dict)
 
-    def pad(ids: list[int], value: int) -> list[int]:
-        return ids[:max_length] + [value] * (max_length - len(ids))
 
-    data = {
-        "input_ids": [pad(ids, tokenizer.pad_token_id) for ids in sources],
-        "attention_mask": [pad([1] * len(ids), 0) for ids in sources],
-        "labels": [pad(ids, IGNORE_INDEX) for ids in answers],
-    }
-    dataset = Dataset.from_dict(dict(data))
-    timer = StepTimer()  # measurement only: the time ours' ThroughputCallback counts
-    trainer = Trainer(
-        model=model,
-        args=training_args,
-        train_dataset=dataset,
-        data_collator=default_data_collator,
-        callbacks=[timer],
-    )
-    metrics = trainer.train().metrics
-    trainer.save_model()
-    mask_tokens = sum(map(sum, data["attention_mask"]))
-    label_tokens = sum(t != IGNORE_INDEX for ids in data["labels"] for t in ids)
-    seq2seq = config.is_encoder_decoder
-    result = {
-        **metrics,
-        "max_length": max_length,
-        "tokens": len(rows) * max_length * (2 if seq2seq else 1),
-        "encoder_real": mask_tokens if seq2seq else 0,
-        "decoder_real": label_tokens if seq2seq else mask_tokens,
-        "peak_memory_gib": peak_memory_gib(training_args.device),
-        "step_seconds": timer.seconds,
-    }
-    Path(args.output_dir, "bench_results.json").write_text(json.dumps(result, indent=2) + "\n")
+def peer_python(venvs: Path, family: str) -> Path:
+    """The interpreter that runs a family: the project's, or LLaMA-Factory's own virtualenv's."""
+    return venvs / "llamafactory" / "bin" / "python" if family == "llamafactory" else Path(sys.executable)
+
+
+def installed(family: str, venvs: Path) -> bool:
+    if family in ("ours", "hf"):
+        return True
+    if family == "trl":
+        return importlib.util.find_spec("trl") is not None
+    return peer_python(venvs, family).exists()
+
+
+def make_peer_venv(venvs: Path) -> None:
+    """LLaMA-Factory's virtualenv: the project's torch first (constrained, so no dependency replaces it with
+    another build), then LLaMA-Factory with its own pins and the DeepSpeed it recommends."""
+    venv = venvs / "llamafactory"
+    if peer_python(venvs, "llamafactory").exists():
+        print(f"{venv}: exists (delete it to rebuild)", flush=True)
+        return
+    venvs.mkdir(parents=True, exist_ok=True)
+    constraints = venvs / "constraints.txt"
+    constraints.write_text(PEER_TORCH + "\n")
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    print(f"creating {venv} ({PEER_TORCH}, {LLAMAFACTORY}, {LLAMAFACTORY_DEEPSPEED}; minutes)", flush=True)
+    for command in (
+        [sys.executable, "-m", "venv", str(venv)],
+        [*pip, PEER_TORCH],
+        [*pip, "-c", str(constraints), LLAMAFACTORY, LLAMAFACTORY_DEEPSPEED],
+        # torchvision's PyPI build needs CUDA torch: on the CPU build it fails to import, and transformers
+        # with it. LLaMA-Factory's text SFT does not use it.
+        [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-q", "-y", "torchvision"],
+    ):
+        if subprocess.run(command).returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed; remove {venv} and try again")
+    if not torch.cuda.is_available():
+        # torchaudio's PyPI build holds CUDA-only extensions, and LLaMA-Factory imports torchaudio at start-up
+        # (for audio data, unused here): without them it imports as a build without extensions.
+        for library in venv.glob("lib/python*/site-packages/torchaudio/lib/*.so"):
+            library.unlink()
+
+
+def select_systems(names: str | None, venvs: Path) -> list[System]:
+    """ours plus the named peers (families or systems); by default every installed one."""
+    if names is None:
+        return [s for s in SYSTEMS if installed(s.family, venvs)]
+    wanted = [name.strip() for name in names.split(",") if name.strip()]
+    known = {s.name for s in SYSTEMS} | {s.family for s in SYSTEMS}
+    if unknown := [name for name in wanted if name not in known]:
+        raise SystemExit(f"--peers: unknown {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+    chosen = [s for s in SYSTEMS if s.name == "ours" or s.name in wanted or s.family in wanted]
+    if missing := sorted({s.family for s in chosen if not installed(s.family, venvs)}):
+        raise SystemExit(
+            f"--peers: {', '.join(missing)} not installed (LLaMA-Factory: add --make_peer_venvs to create "
+            f"{venvs / 'llamafactory'}; TRL: pip install trl)"
+        )
+    return chosen
 
 
 def read_pairs(data: Path, targets: Path | None) -> tuple[list[str], list[str]]:
@@ -162,13 +194,29 @@ def read_pairs(data: Path, targets: Path | None) -> tuple[list[str], list[str]]:
     return sources, aligned
 
 
-def write_jsonl(path: Path, sources: list[str], targets: list[str]) -> Path:
-    lines = (
-        json.dumps({"source": s, "target": t}, ensure_ascii=False)
-        for s, t in zip(sources, targets, strict=True)
-    )
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+def write_data(work: Path, sources: list[str], targets: list[str], tokenizer) -> dict[str, Path]:
+    """The training examples in each system's format: ours (source/target), prompt/completion (the prompt
+    built by our template: HF and TRL), and an alpaca dataset folder for LLaMA-Factory."""
+    pairs = list(zip(sources, targets, strict=True))
+    lf_dir = work / "llamafactory_data"
+    lf_dir.mkdir(parents=True, exist_ok=True)
+    (lf_dir / "gec.json").write_text(
+        json.dumps([{"instruction": s, "input": "", "output": t} for s, t in pairs], ensure_ascii=False)
+    )
+    (lf_dir / "dataset_info.json").write_text(json.dumps({"gec": {"file_name": "gec.json"}}))
+    return {
+        "ours": write_jsonl(work / "train.jsonl", [{"source": s, "target": t} for s, t in pairs]),
+        "prompt_completion": write_jsonl(
+            work / "prompt_completion.jsonl",
+            [{"prompt": build_prompt(s, DEFAULT_TEMPLATE, tokenizer), "completion": t} for s, t in pairs],
+        ),
+        "llamafactory": lf_dir,
+    }
 
 
 def free_port() -> int:
@@ -177,191 +225,306 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(command: list[str], log: Path, env: dict[str, str]) -> None:
+def flag_pairs(flags: list[str]) -> dict[str, object]:
+    """`--name value` / `--name` (true) flags as config keys, values parsed as JSON where they are."""
+    config: dict[str, object] = {}
+    i = 0
+    while i < len(flags):
+        name = flags[i].removeprefix("--")
+        if i + 1 < len(flags) and not flags[i + 1].startswith("--"):
+            value: object = flags[i + 1]
+            try:
+                value = json.loads(flags[i + 1])
+            except ValueError:
+                pass
+            i += 2
+        else:
+            value, i = True, i + 1
+        config[name] = value
+    return config
+
+
+def command(
+    system: System, engine: str, args: argparse.Namespace, files: dict[str, Path], out: Path, extra: list[str]
+) -> list[str]:
+    """The command line of one run, under the deepspeed launcher for engine `deepspeed`."""
+    python = peer_python(args.peer_venvs, system.family)
+    training = [
+        "--per_device_train_batch_size", str(args.batch_size), "--learning_rate", str(args.learning_rate),
+        "--seed", str(args.seed), "--save_strategy", "no", "--logging_steps", str(max(1, args.steps // 10)),
+        "--report_to", "none", *([] if torch.cuda.is_available() else ["--use_cpu"]),
+        *(["--bf16"] if args.bf16 else []), *extra,
+        *(["--deepspeed", str(args.deepspeed_config)] if engine == "deepspeed" else []),
+    ]  # fmt: skip
+    # A packed run trains the examples once in fewer, fuller rows; the others take exactly one epoch's steps.
+    length = ["--num_train_epochs", "1"] if system.packed else ["--max_steps", str(args.steps)]
+    attn = ["--attn_implementation", args.attn_implementation] if args.attn_implementation else []
+    if system.family == "ours":
+        script = [str(REPO / "finetune.py"), "--model_name_or_path", str(args.model), "--train_file",
+                  str(files["ours"]), "--output_dir", str(out), "--do_train", *length, *training, *attn,
+                  *args.ours_flags.split()]  # fmt: skip
+    elif system.family in ("hf", "trl"):
+        peer = PEERS_DIR / ("hf_trainer.py" if system.family == "hf" else "trl_sft.py")
+        script = [str(peer), "--model", str(args.model), "--train_file", str(files["prompt_completion"]),
+                  "--output_dir", str(out), *length, *training, *attn, *system.flags]  # fmt: skip
+    else:
+        config = {
+            "model_name_or_path": str(args.model), "stage": "sft", "do_train": True,
+            "finetuning_type": "full", "dataset": "gec", "dataset_dir": str(files["llamafactory"]),
+            "template": "ftkit_gec",
+            "ftkit_prompt_template": TEMPLATES[DEFAULT_TEMPLATE], "output_dir": str(out),
+            "overwrite_output_dir": True, "overwrite_cache": True,
+            **({"flash_attn": "fa2" if "flash" in args.attn_implementation else args.attn_implementation}
+               if args.attn_implementation else {}),
+            **flag_pairs(length + training + list(system.flags)),
+        }  # fmt: skip
+        out.mkdir(parents=True, exist_ok=True)
+        config_path = out.parent / f"{out.name}.llamafactory.json"
+        config_path.write_text(json.dumps(config, indent=2))
+        script = [str(PEERS_DIR / "llamafactory_run.py"), str(config_path)]
+    if engine == "deepspeed":
+        launcher = python.parent / "deepspeed"
+        return [str(launcher), "--num_gpus", "1", "--master_port", str(free_port()), *script]
+    return [str(python), *script]
+
+
+def run_env(system: System, venvs: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # The deepspeed launcher does not set OMP_NUM_THREADS: two threads per process on a busy small machine
+    # made steps many times slower (STACK-NOTES).
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", DISABLE_VERSION_CHECK="1")
+    if not torch.cuda.is_available():
+        env.setdefault("DS_ACCELERATOR", "cpu")
+    if system.family == "llamafactory":
+        # Its DeepSpeed builds its own JIT ops: keep them apart from the project's.
+        env["TORCH_EXTENSIONS_DIR"] = str(venvs / "llamafactory" / "torch_extensions")
+    return env
+
+
+def execute(cmd: list[str], log: Path, env: dict[str, str]) -> None:
     with log.open("w") as out:
-        result = subprocess.run(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+        result = subprocess.run(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
     if result.returncode != 0:
         tail = log.read_text(errors="replace")[-4000:]
-        raise SystemExit(f"{' '.join(command)} failed ({result.returncode}); end of {log}:\n{tail}")
+        raise SystemExit(f"{' '.join(cmd)} failed ({result.returncode}); end of {log}:\n{tail}")
+
+
+def example_counts(dataset: Dataset) -> dict[str, list[int]]:
+    return {
+        "input_tokens": [len(ids) for ids in dataset["input_ids"]],
+        "trained_tokens": [sum(t != IGNORE_INDEX for t in ids) for ids in dataset["labels"]],
+    }
+
+
+def count_mismatch(reference: dict[str, list[int]], counts: dict[str, list[int]], packed: bool) -> str | None:
+    """Why `counts` (a run's tokens per example) differ from `reference` (ours), or None when they match.
+    A packed run holds rows of several examples: only the totals compare."""
+    for key in ("input_tokens", "trained_tokens"):
+        ours, theirs = reference[key], counts.get(key)
+        if theirs is None:
+            return f"no {key} recorded"
+        if packed:
+            if sum(theirs) != sum(ours):
+                return f"{key}: {sum(theirs)} in all, ours {sum(ours)}"
+            continue
+        if len(theirs) != len(ours):
+            return f"{len(theirs)} examples, ours {len(ours)}"
+        for row, (a, b) in enumerate(zip(theirs, ours, strict=True)):
+            if a != b:
+                return f"{key} of example {row}: {a}, ours {b}"
+    return None
 
 
 @torch.no_grad()
-def held_out_loss(
-    path: Path, framework: str, tokenizer: PreTrainedTokenizerBase, dataset: Dataset, device: torch.device
-) -> float:
+def held_out_loss(path: Path, tokenizer: PreTrainedTokenizerBase, dataset: Dataset) -> float:
     """Mean loss per target token of the model in `path` on `dataset`."""
-    model = load_model(str(path), framework, AutoConfig.from_pretrained(path), tokenizer, torch.float32)
+    model = load_model(str(path), "clm", AutoConfig.from_pretrained(path), tokenizer, torch.float32)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
     collator = PaddingCollator(tokenizer)
     total = count = 0.0
     for start in range(0, len(dataset), 16):
         batch = collator([dict(row) for row in dataset.select(range(start, min(start + 16, len(dataset))))])
-        labels = batch["labels"] if framework == "seq2seq" else batch["labels"][:, 1:]
-        n = (labels != IGNORE_INDEX).sum().item()
+        n = (batch["labels"][:, 1:] != IGNORE_INDEX).sum().item()
         total += model(**{k: v.to(device) for k, v in batch.items()}).loss.item() * n
         count += n
     return total / count
 
 
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+def read_run(run: Run, real_tokens: int) -> None:
+    if run.system.family == "ours":
+        result = json.loads((run.output_dir / "train_results.json").read_text())
+        run.tokens_per_second = result["train_nonpad_tokens_per_second"]
+        return
+    result = json.loads((run.output_dir / RESULTS).read_text())
+    run.counts = {key: result[key] for key in ("input_tokens", "trained_tokens") if key in result}
+    run.tokens_per_second = real_tokens / result["seconds"]
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"CPU ({os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})"
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )  # fmt: skip
+    parser.add_argument("--model", type=Path, required=True, help="decoder-only model folder")
+    parser.add_argument("--data", type=Path, required=True, help="JSONL (source/target) or plain text")
+    parser.add_argument("--targets", type=Path, help="targets for plain-text --data, aligned by line")
+    parser.add_argument("--steps", type=int, default=200, help="optimizer steps of each run [200]")
+    parser.add_argument("--batch_size", type=int, default=16, help="[16]")
+    parser.add_argument("--learning_rate", type=float, default=3e-3, help="[3e-3]")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds; medians [3]")
+    parser.add_argument(
+        "--peers", help="comma-separated families (hf, trl, llamafactory) or systems [every installed one]"
+    )
+    parser.add_argument(
+        "--engines", default="plain,deepspeed", help="plain (no DeepSpeed), deepspeed (the launcher) [both]"
+    )
+    parser.add_argument("--deepspeed_config", type=Path, default=REPO / "ds_configs" / "zero2.json")
+    parser.add_argument("--bf16", action="store_true", help="every system trains in bf16 (GPU)")
+    parser.add_argument(
+        "--attn_implementation", help="for every system (sdpa, eager, flash_attention_2) [each one's default]"
+    )
+    parser.add_argument("--ours_flags", default="", help='extra finetune.py flags, e.g. "--packing"')
+    parser.add_argument("--eval_samples", type=int, default=64, help="held-out examples for the loss check")
+    parser.add_argument(
+        "--loss_tolerance", type=float, default=0.05,
+        help="largest relative gap of ours' held-out loss to the careful HF script's, medians [0.05]",
+    )  # fmt: skip
+    parser.add_argument("--output_dir", type=Path, help="keep every run here [a temporary folder]")
+    parser.add_argument("--peer_venvs", type=Path, default=REPO / "outputs" / "peer_venvs")
+    parser.add_argument(
+        "--make_peer_venvs", action="store_true", help="create LLaMA-Factory's virtualenv in --peer_venvs"
+    )
+    args, extra = parser.parse_known_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if unknown := [e for e in engines if e not in ENGINES]:
+        parser.error(f"--engines: unknown {', '.join(unknown)}; choose from plain, deepspeed")
+    args.engines = engines
+    return args, extra
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["baseline"]:
-        run_baseline(argv[1:])
-        return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="model folder (save_pretrained layout)")
-    parser.add_argument("--data", type=Path, required=True, help="JSONL (source/target) or plain text")
-    parser.add_argument("--targets", type=Path, help="targets for plain-text --data, aligned by line")
-    parser.add_argument("--steps", type=int, required=True, help="optimizer steps of each run")
-    parser.add_argument("--batch_size", type=int, default=8)
-    parser.add_argument("--learning_rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument(
-        "--max_length",
-        default="256",
-        help="the baseline's fixed length: a number [256, finetune.py's default length limit] or auto "
-        "(the smallest power of two that holds every example)",
-    )
-    parser.add_argument("--eval_samples", type=int, default=64, help="held-out examples for the loss check")
-    parser.add_argument(
-        "--loss_tolerance",
-        type=float,
-        default=0.1,
-        help="largest relative gap of the held-out losses [0.1]. Runs in the same order agree exactly; "
-        "length-grouped order ends each mega-batch on its shortest examples, which moved a tiny llama's "
-        "held-out loss by 8.5%% after 200 steps at lr 1e-3 (random order: 0.75%%)",
-    )
-    parser.add_argument("--output_dir", type=Path, help="keep both runs here [a temporary folder]")
-    parser.add_argument(
-        "--ours_flags", default="", help='extra finetune.py flags for ours only, e.g. "--packing"'
-    )
-    args, training_flags = parser.parse_known_args(argv)
-
+    args, extra = parse(sys.argv[1:] if argv is None else argv)
+    if AutoConfig.from_pretrained(args.model).is_encoder_decoder:
+        raise SystemExit(f"{args.model}: the race is for decoder-only models (TRL's and LLaMA-Factory's SFT)")
+    if args.make_peer_venvs:
+        make_peer_venv(args.peer_venvs)
+    systems = select_systems(args.peers, args.peer_venvs)
     sources, targets = read_pairs(args.data, args.targets)
     n = args.steps * args.batch_size
     if len(sources) < n:
         raise SystemExit(
             f"{args.data} has {len(sources)} examples; {args.steps} steps x {args.batch_size} need {n}"
         )
-    held_out = (
-        slice(n, n + args.eval_samples) if len(sources) >= n + args.eval_samples else slice(args.eval_samples)
+    held_out = slice(n, n + args.eval_samples) if len(sources) > n else slice(args.eval_samples)
+    tokenizer = load_tokenizer(str(args.model))
+    encode = lambda s, t: encode_dataset(  # noqa: E731
+        Dataset.from_dict({"source": s, "target": t}), "clm", tokenizer, DEFAULT_TEMPLATE, 256, 256
     )
-    config = AutoConfig.from_pretrained(args.model)
-    framework = "seq2seq" if config.is_encoder_decoder else "clm"
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    reference = example_counts(encode(sources[:n], targets[:n]))
+    held_out_set = encode(sources[held_out], targets[held_out])
+    real_tokens = sum(reference["input_tokens"])
+    load_before = load_average()
 
+    runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = args.output_dir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        train_file = write_jsonl(work / "train.jsonl", sources[:n], targets[:n])
-        env = dict(os.environ)
-        if "--deepspeed" in training_flags and "RANK" not in env:
-            # One process without the launcher (see STACK-NOTES): DeepSpeed reads these instead.
-            env.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1")
-            env.update(MASTER_PORT=str(free_port()))
-        common = [
-            "--max_steps", str(args.steps), "--per_device_train_batch_size", str(args.batch_size),
-            "--learning_rate", str(args.learning_rate), "--seed", str(args.seed), "--save_strategy", "no",
-            "--logging_steps", str(max(1, args.steps // 10)), "--report_to", "none",
-            *([] if device.type == "cuda" else ["--use_cpu"]), *training_flags,
-        ]  # fmt: skip
-        # Ours first: a first run pays any one-off warm-up, which favours the baseline.
-        print(f"training ours (finetune.py defaults), log: {work / 'ours.log'}", flush=True)
-        ours_dir = work / "ours"
-        run(
-            [sys.executable, str(REPO / "finetune.py"), "--model_name_or_path", str(args.model),
-             "--train_file", str(train_file), "--output_dir", str(ours_dir), "--do_train", *common,
-             *args.ours_flags.split()],
-            work / "ours.log", env,
-        )  # fmt: skip
-        print(f"training the baseline (plain Trainer script), log: {work / 'baseline.log'}", flush=True)
-        baseline_dir = work / "baseline"
-        run(
-            [sys.executable, str(Path(__file__).resolve()), "baseline", "--model", str(args.model),
-             "--train_file", str(train_file), "--output_dir", str(baseline_dir),
-             "--max_length", args.max_length, *common],
-            work / "baseline.log", env,
-        )  # fmt: skip
-        ours = json.loads((ours_dir / "train_results.json").read_text())
-        baseline = json.loads((baseline_dir / "bench_results.json").read_text())
+        files = write_data(work, sources[:n], targets[:n], tokenizer)
+        for repeat in range(args.repeats):
+            for engine in args.engines:
+                for system in systems:
+                    out = work / "runs" / f"{system.name}-{engine}-{repeat}"
+                    log = out.parent / f"{out.name}.log"
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    print(
+                        f"round {repeat + 1}/{args.repeats}: {system.name}, {engine}; log {log}", flush=True
+                    )
+                    cmd = command(system, engine, args, files, out, extra)
+                    execute(cmd, log, run_env(system, args.peer_venvs))
+                    run = Run(system, engine, out)
+                    read_run(run, real_tokens)
+                    run.held_out_loss = held_out_loss(out, tokenizer, held_out_set)
+                    runs.append(run)
+    return report(args, systems, runs, reference, real_tokens, len(held_out_set), load_before)
 
-        tokenizer = load_tokenizer(str(args.model))
-        encoded = encode_dataset(
-            Dataset.from_dict({"source": sources[:n], "target": targets[:n]}),
-            framework, tokenizer, DEFAULT_TEMPLATE, 256, 256,
-        )  # fmt: skip
-        held_out_set = encode_dataset(
-            Dataset.from_dict({"source": sources[held_out], "target": targets[held_out]}),
-            framework, tokenizer, DEFAULT_TEMPLATE, 256, 256,
-        )  # fmt: skip
-        lengths = [len(ids) for ids in encoded["input_ids"]]
-        label_lengths = [len(ids) for ids in encoded["labels"]] if framework == "seq2seq" else []
-        ours["encoder_real"], ours["decoder_real"] = (
-            (sum(lengths), sum(label_lengths)) if framework == "seq2seq" else (0, sum(lengths))
-        )
-        ours_real = ours["encoder_real"] + ours["decoder_real"]
-        ours["tokens"] = ours_real / (1 - ours["train_padding_fraction"])
-        ours["step_seconds"] = ours_real / ours["train_nonpad_tokens_per_second"]
-        losses = {
-            name: held_out_loss(folder, framework, tokenizer, held_out_set, device)
-            for name, folder in (("baseline", baseline_dir), ("ours", ours_dir))
-        }
-        flops = ModelFlops.of(load_model(str(args.model), framework, config, tokenizer, torch.float32))
 
-    peak = peak_flops(device)
-    rows: dict[str, list[str]] = {}
-    speed = {}
-    for name, result in (("baseline", baseline), ("ours", ours)):
-        real = result["encoder_real"] + result["decoder_real"]
-        seconds = result["step_seconds"]
-        speed[name] = real / seconds
-        model_flops = flops.training_flops(result["encoder_real"], result["decoder_real"], n)
-        mfu = f"{100 * model_flops / seconds / peak:.1f}%" if peak else "n/a"
-        for label, value in (
-            ("train_runtime (s)", f"{result['train_runtime']:.2f}"),
-            ("step time (s)", f"{seconds:.2f}"),
-            ("tokens/s (all)", f"{result['tokens'] / seconds:.0f}"),
-            ("non-padding tokens/s", f"{speed[name]:.0f}"),
-            ("samples/s", f"{n / seconds:.1f}"),
-            ("padding fraction", f"{1 - real / result['tokens']:.3f}"),
-            ("MFU", mfu),
-            (
-                "peak memory (GiB)",
-                f"{result.get('peak_memory_gib', result.get('train_peak_memory_gib', 0)):.2f}",
-            ),
-            ("mean training loss", f"{result['train_loss']:.4f}"),
-            ("held-out loss", f"{losses[name]:.4f}"),
-        ):
-            rows.setdefault(label, []).append(value)
+def report(args, systems, runs, reference, real_tokens, held_out_n, load_before) -> int:
+    def label(engine: str) -> str:
+        return "no DeepSpeed" if engine == "plain" else f"DeepSpeed {args.deepspeed_config.stem}"
 
-    gap = abs(losses["ours"] - losses["baseline"]) / losses["baseline"]
-    close = gap <= args.loss_tolerance
-    print(f"model: {args.model} ({config.model_type}, {framework}); device: {device_name(device)}")
-    print(
-        f"data: {args.data}{f' -> {args.targets}' if args.targets else ''}: the first {n} examples, "
-        f"{args.steps} steps x batch {args.batch_size}; held-out loss on {len(held_out_set)} examples"
-    )
-    print(f"baseline: plain Trainer, padding='max_length' ({baseline['max_length']}), file order")
-    print(f"ours: finetune.py defaults (length-grouped batches) {args.ours_flags}".rstrip())
-    print(f"flags for both: {' '.join(training_flags) or '-'}")
-    print(f"{'':24}{'baseline':>12}{'ours':>12}")
-    for label, values in rows.items():
-        print(f"{label:24}{values[0]:>12}{values[1]:>12}")
-    print(
-        f"losses {'close' if close else 'NOT close'}: held-out loss differs by {100 * gap:.2f}% "
-        f"(tolerance {100 * args.loss_tolerance:.0f}%)"
-    )
-    ratio = speed["ours"] / speed["baseline"]
-    print(
-        f"non-padding tokens/s: baseline {speed['baseline']:.0f}, ours {speed['ours']:.0f}, ratio {ratio:.2f}"
-    )
-    return 0 if close else 1
+    status = 0
+    mismatches = [
+        f"{run.system.name} ({run.engine}): {why}"
+        for run in runs
+        if run.system.family != "ours" and (why := count_mismatch(reference, run.counts, run.system.packed))
+    ]
+    n = len(reference["input_tokens"])
+    print(f"model: {args.model}; device: {device_name()}; load average before {load_before}, "
+          f"after {load_average()}")  # fmt: skip
+    print(f"data: {args.data}: the first {n} examples, {args.steps} steps x batch {args.batch_size}, "
+          f"lr {args.learning_rate}, {args.repeats} alternating rounds (medians); held-out loss on "
+          f"{held_out_n} examples")  # fmt: skip
+    if mismatches:
+        status = 1
+        print("token counts DIFFER: " + "; ".join(mismatches))
+    else:
+        print(f"token counts: every system trained on the same {real_tokens} tokens "
+              f"({sum(reference['trained_tokens'])} of them trained on), equal for each of the {n} examples "
+              "(packed systems: equal totals)")  # fmt: skip
+    print()
+    print("| system | engine | non-pad tokens/s | runs | ÷ ours, same engine | held-out loss |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    medians: dict[tuple[str, str], tuple[float, float]] = {}
+    for engine in args.engines:
+        for system in systems:
+            mine = [r for r in runs if r.system is system and r.engine == engine]
+            speed = statistics.median(r.tokens_per_second for r in mine)
+            loss = statistics.median(r.held_out_loss for r in mine)
+            medians[system.name, engine] = speed, loss
+    for engine in args.engines:
+        ours = medians["ours", engine][0]
+        for system in systems:
+            speed, loss = medians[system.name, engine]
+            mine = [r for r in runs if r.system is system and r.engine == engine]
+            each = " / ".join(f"{r.tokens_per_second:,.0f}" for r in mine)
+            print(
+                f"| {system.label} | {label(engine)} | {speed:,.0f} | {each} | {speed / ours:.2f} "
+                f"| {loss:.4f} |"
+            )
+    print()
+    for engine in args.engines:
+        ours_speed, ours_loss = medians["ours", engine]
+        if ("hf", engine) in medians:
+            hf_loss = medians["hf", engine][1]
+            gap = abs(ours_loss - hf_loss) / hf_loss
+            close = gap <= args.loss_tolerance
+            status |= not close
+            verdict = "close" if close else "NOT close"
+            print(
+                f"held-out loss, {label(engine)}: ours {ours_loss:.4f}, careful HF script {hf_loss:.4f}: "
+                f"{verdict} ({100 * gap:.2f}%, tolerance {100 * args.loss_tolerance:.0f}%)"
+            )
+    for engine in args.engines:
+        ours_speed = medians["ours", engine][0]
+        peers = [(medians[s.name, engine][0], s.name) for s in systems if s.family != "ours"]
+        if peers:
+            best, name = max(peers)
+            print(f"non-padding tokens/s vs best peer, {label(engine)}: ours {ours_speed:.0f}, "
+                  f"best peer {best:.0f} ({name}), ratio {ours_speed / best:.2f}")  # fmt: skip
+    return status
 
 
 if __name__ == "__main__":

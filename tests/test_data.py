@@ -3,9 +3,11 @@ import logging
 import os
 
 import pytest
+import torch
 from datasets import Dataset
 from transformers import AutoTokenizer
 
+from conftest import SAMPLE
 from ftkit.data import (
     ENCODERS,
     IGNORE_INDEX,
@@ -14,10 +16,11 @@ from ftkit.data import (
     encode_clm,
     encode_dataset,
     encode_seq2seq,
+    keep_target_logits,
     load_dataset_file,
     read_examples,
 )
-from ftkit.modeling import load_tokenizer
+from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.templates import TEMPLATES, TemplateError, build_prompt
 
 
@@ -125,6 +128,38 @@ def test_collator_pads_inputs_and_labels_on_one_side(tiny_model, side):
     assert batch["attention_mask"][1].tolist() == expected_ids[1]
     assert batch["labels"][1].tolist() == expected_ids[2]
     assert batch["labels"][0].tolist() == [-100, 6, 7]
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_target_logits_only_give_the_loss_of_the_whole_batch(tiny_model, family):
+    path = str(tiny_model(family))
+    tokenizer = load_tokenizer(path)
+    model = load_model(path, "clm", load_config(path), tokenizer, torch.float32).eval()
+    rows = encode_dataset(
+        load_dataset_file(SAMPLE / "train.jsonl", True, 8), "clm", tokenizer, "gec", 256, 256
+    )
+    batch = PaddingCollator(tokenizer)([dict(row) for row in rows])
+    cut = keep_target_logits(batch)
+
+    # From one column before the earliest target token of any row: each row's first target is predicted.
+    first_target = int((batch["labels"] != IGNORE_INDEX).int().argmax(dim=1).min())
+    width = batch["labels"].shape[1]
+    assert cut["logits_to_keep"] == width - first_target + 1 == cut["labels"].shape[1]
+    assert cut["input_ids"] is batch["input_ids"]
+    with torch.no_grad():
+        full, kept = model(**batch), model(**cut)
+    assert kept.logits.shape[1] == cut["logits_to_keep"] < full.logits.shape[1]
+    assert kept.loss.item() == pytest.approx(full.loss.item(), rel=1e-6)
+
+
+def test_a_batch_trained_from_its_first_tokens_is_not_cut():
+    batch = {
+        "input_ids": torch.ones(2, 3, dtype=torch.long),
+        "labels": torch.tensor([[-100, 4, 5], [6, 7, 8]]),
+    }
+    assert keep_target_logits(batch) is batch
+    nothing = {"input_ids": torch.ones(1, 3, dtype=torch.long), "labels": torch.full((1, 3), IGNORE_INDEX)}
+    assert keep_target_logits(nothing) is nothing
 
 
 @pytest.mark.parametrize("name", ["a.json", "a.JSONL", "a.Json", "a.txt"])

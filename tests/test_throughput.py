@@ -6,12 +6,15 @@ import re
 import bench_train
 import pytest
 import torch
+from transformers import Seq2SeqTrainingArguments
 
 import finetune
 from conftest import SAMPLE
 from ftkit.args import ConfigurationError, parse_args, validate_args
+from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.modeling import fastest_attn_implementation, load_config, load_model, load_tokenizer
-from ftkit.throughput import ModelFlops, ThroughputCallback, peak_flops
+from ftkit.throughput import ModelFlops, ThroughputCallback, computes_target_logits_only, peak_flops
+from ftkit.training import build_trainer
 
 
 def base_args(model, out):
@@ -151,24 +154,73 @@ def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny
         validate_args(args[0], args[1], args[2], config)
 
 
-def test_bench_train_compares_with_the_plain_trainer_script(tiny_model, tmp_path, capsys):
-    argv = [
-        "--model",
-        str(tiny_model("llama")),
-        "--data",
-        str(SAMPLE / "train.jsonl"),
-        "--steps",
-        "3",
-        "--batch_size",
-        "4",
-        "--eval_samples",
-        "8",
-        "--output_dir",
-        str(tmp_path),
+def test_training_losses_use_the_target_logits_only_and_equal_the_whole_batch_loss(tiny_model, tmp_path):
+    path = str(tiny_model("llama"))
+    tokenizer = load_tokenizer(path)
+    model = load_model(path, "clm", load_config(path), tokenizer, torch.float32)
+    trainer = build_trainer(model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), "clm")
+    data = encode_dataset(
+        load_dataset_file(SAMPLE / "train.jsonl", True, 8), "clm", tokenizer, "gec", 256, 256
+    )
+    batch = trainer.data_collator([dict(row) for row in data])
+    model.train()
+    loss, outputs = trainer.compute_loss(model, batch, return_outputs=True)
+    assert outputs.logits.shape[1] < batch["input_ids"].shape[1]  # the prompts' first columns are left out
+    with torch.no_grad():
+        assert loss.item() == pytest.approx(model(**batch).loss.item(), rel=1e-6)
+    t5 = str(tiny_model("t5"))
+    assert computes_target_logits_only(model)
+    assert not computes_target_logits_only(load_model(t5, "seq2seq", load_config(t5), load_tokenizer(t5)))
+
+
+def test_bench_train_token_check_names_the_first_differing_example():
+    ours = {"input_tokens": [5, 7, 9], "trained_tokens": [2, 3, 4]}
+    assert (
+        bench_train.count_mismatch(ours, {"input_tokens": [5, 7, 9], "trained_tokens": [2, 3, 4]}, False)
+        is None
+    )
+    one_more = {"input_tokens": [5, 8, 9], "trained_tokens": [2, 3, 4]}
+    assert bench_train.count_mismatch(ours, one_more, False) == "input_tokens of example 1: 8, ours 7"
+    assert bench_train.count_mismatch(ours, {"input_tokens": [5, 7], "trained_tokens": [2, 3]}, False)
+    # Packed rows hold several examples: only the totals compare.
+    packed = {"input_tokens": [12, 9], "trained_tokens": [5, 4]}
+    assert bench_train.count_mismatch(ours, packed, True) is None
+    assert bench_train.count_mismatch(ours, {**packed, "trained_tokens": [5, 5]}, True) == (
+        "trained_tokens: 10 in all, ours 9"
+    )
+
+
+def test_bench_train_peers_are_chosen_by_family_or_name_and_must_be_installed(tmp_path):
+    names = lambda systems: [s.name for s in systems]  # noqa: E731
+    assert names(bench_train.select_systems("hf,trl_padding_free", tmp_path)) == [
+        "ours",
+        "hf",
+        "trl_padding_free",
     ]
+    assert names(bench_train.select_systems("trl", tmp_path)) == ["ours", "trl", "trl_padding_free"]
+    assert "llamafactory" not in names(bench_train.select_systems(None, tmp_path))  # no venv in tmp_path
+    with pytest.raises(SystemExit, match="--make_peer_venvs"):
+        bench_train.select_systems("llamafactory", tmp_path)
+    with pytest.raises(SystemExit, match="unknown axolotl"):
+        bench_train.select_systems("hf,axolotl", tmp_path)
+
+
+@pytest.mark.slow
+def test_bench_train_races_the_peers_on_the_same_tokens(tiny_model, tmp_path, capsys):
+    argv = [
+        "--model", str(tiny_model("llama")), "--data", str(SAMPLE / "train.jsonl"), "--steps", "2",
+        "--batch_size", "4", "--eval_samples", "8", "--repeats", "1", "--engines", "plain",
+        "--peers", "hf,trl_padding_free", "--output_dir", str(tmp_path),
+    ]  # fmt: skip
     assert bench_train.main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"non-padding tokens/s: baseline \d+, ours \d+, ratio \d+\.\d\d", lines[-1])
-    assert any(line.startswith("held-out loss") for line in lines)
-    baseline = json.loads((tmp_path / "baseline" / "bench_results.json").read_text())
-    assert baseline["max_length"] == 256 and baseline["tokens"] == 12 * 256
+    assert any(line.startswith("token counts: every system trained on the same") for line in lines)
+    assert sum(line.startswith("| ") and "| no DeepSpeed |" in line for line in lines) == 3
+    assert re.fullmatch(
+        r"non-padding tokens/s vs best peer, no DeepSpeed: "
+        r"ours \d+, best peer \d+ \((hf|trl_padding_free)\), ratio \d+\.\d\d",
+        lines[-1],
+    )
+    # The peers recorded the tokens they trained on: the same as ours' encoding, example by example.
+    hf = json.loads((tmp_path / "runs" / "hf-plain-0" / "bench_results.json").read_text())
+    assert len(hf["input_tokens"]) == 8 and sum(hf["trained_tokens"]) < sum(hf["input_tokens"])
