@@ -100,10 +100,10 @@ def _run_in_worker(items):
 
 
 def split(items: list, processes: int) -> list[list]:
-    """`items` in order, in tasks of CHUNK but the last `processes * CHUNK` items in tasks of a quarter of
-    that: each process takes the next task when it finishes one, so the first to run out of tasks waits
-    for the others at most one small task."""
-    head = max(0, len(items) - processes * CHUNK)
+    """`items` in order, in tasks of CHUNK but, for several processes, the last `processes * CHUNK` items in
+    tasks of a quarter of that: each process takes the next task when it finishes one, so the first to run
+    out of tasks waits for the others at most one small task."""
+    head = len(items) if processes == 1 else max(0, len(items) - processes * CHUNK)
     bounds = [*range(0, head, CHUNK), *range(head, len(items), CHUNK // 4), len(items)]
     return [items[a:b] for a, b in itertools.pairwise(bounds)]
 

@@ -145,7 +145,9 @@ def test_tasks_hold_every_sentence_once_in_order_and_end_small():
             tasks = split(list(range(n)), processes)
             assert [i for task in tasks for i in task] == list(range(n))
             assert all(0 < len(task) <= CHUNK for task in tasks)
-            if n >= processes * CHUNK:  # the last processes * CHUNK items: tasks of CHUNK // 4
+            if processes == 1:
+                assert [len(task) for task in tasks[:-1]] == [CHUNK] * (len(tasks) - 1)
+            elif n >= processes * CHUNK:  # the last processes * CHUNK items: tasks of CHUNK // 4
                 assert [len(task) for task in tasks[-processes * 4 :]] == [CHUNK // 4] * processes * 4
 
 
