@@ -156,7 +156,8 @@ slurm_first_host() {
 # Usage: slurm_nodes PROG. Inside a SLURM allocation (sbatch): exports NNODES (SLURM_NNODES), MASTER_ADDR (the
 # first host of SLURM_JOB_NODELIST, where node 0 runs) and MASTER_PORT, for every node's task; each task
 # then takes NODE_RANK from its SLURM_NODEID. The port defaults to one derived from the job id: the same on
-# every node of the job, and two jobs sharing a node do not collide.
+# every node of the job, two jobs sharing a node do not collide, and below the ephemeral ports (32768 up)
+# that outgoing connections take.
 slurm_nodes() {
     local prog=$1
     if [[ -z ${SLURM_JOB_NODELIST:-} || -z ${SLURM_NNODES:-} ]]; then
@@ -166,7 +167,7 @@ slurm_nodes() {
     export NNODES=$SLURM_NNODES
     MASTER_ADDR=${MASTER_ADDR:-$(slurm_first_host "$SLURM_JOB_NODELIST")}
     export MASTER_ADDR
-    export MASTER_PORT=${MASTER_PORT:-$(( 20000 + ${SLURM_JOB_ID:-0} % 20000 ))}
+    export MASTER_PORT=${MASTER_PORT:-$(( 20000 + ${SLURM_JOB_ID:-0} % 12000 ))}
 }
 
 # Usage: slurm_run_per_node SCRIPT ARGS... After slurm_nodes: srun starts `bash SCRIPT ARGS...` once on every
