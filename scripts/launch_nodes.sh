@@ -74,7 +74,7 @@ nodes_multi() {
 # say what each node runs (empty on one node). Across nodes by scheduler variables it writes a temporary
 # hostfile (unless DRY_RUN=1), removed when the calling shell exits.
 nodes_launcher() {
-    local prog=$1 python=$2 hosts hostfile i
+    local prog=$1 python=$2 hosts hostfile i first ranks
     if nodes_multi; then
         MASTER_PORT=${MASTER_PORT:-$NODES_DEFAULT_PORT}
     else
@@ -103,12 +103,15 @@ nodes_launcher() {
         fi
         launcher+=(--hostfile "$hostfile" --no_ssh --num_nodes "$NNODES" --node_rank "$NODE_RANK"
             --master_addr "$MASTER_ADDR" --num_gpus "$NUM_GPUS")
+        first=$(( NODE_RANK * NUM_GPUS ))
+        ranks="$NUM_GPUS processes here, global ranks $first-$(( first + NUM_GPUS - 1 ))"
+        (( NUM_GPUS > 1 )) || ranks="1 process here, global rank $first"
         nodes_note=(
-            "node $NODE_RANK of $NNODES: $NUM_GPUS processes here, global ranks $(( NODE_RANK * NUM_GPUS ))-\
-$(( (NODE_RANK + 1) * NUM_GPUS - 1 )) of $(( NNODES * NUM_GPUS )); rendezvous at $MASTER_ADDR:$MASTER_PORT"
+            "node $NODE_RANK of $NNODES: $ranks of $(( NNODES * NUM_GPUS )); rendezvous at\
+ $MASTER_ADDR:$MASTER_PORT"
             "every node runs this same command with its own NODE_RANK (0 to $(( NNODES - 1 ))) as --node_rank;\
- the hostfile, written at launch, lists $NNODES nodes of $NUM_GPUS slots for the launcher's rank layout only\
- (nothing goes over ssh)"
+ the hostfile, written at launch, lists the $NNODES nodes (slots=$NUM_GPUS) for the launcher's rank layout\
+ only (nothing goes over ssh)"
         )
     else
         launcher+=(--num_gpus "$NUM_GPUS")
