@@ -34,9 +34,12 @@
 #   DS_CONFIG      DeepSpeed config [<repo>/ds_configs/zero2.json]
 #   NUM_GPUS       processes per node: GPUs to use [all visible GPUs; 1 on a machine without GPUs]
 #   DRY_RUN        1: print the command and exit [0]
+#   RESUME         auto: continue from the newest complete checkpoint in the run folder (fresh if none);
+#                  a checkpoint folder; or no: start at step 0 [auto]
 # Across nodes (scripts/launch_nodes.sh holds the logic), one of:
-#   HOSTFILE       DeepSpeed hostfile (one "host slots=N" line per node): run train.sh on one machine and the
-#                  deepspeed launcher starts every node over ssh (pdsh) [none]
+#   HOSTFILE       DeepSpeed hostfile (one "host slots=N" line per node): run train.sh on one of the nodes
+#                  (it counts GPUs, for --use_cpu, where it runs) and the deepspeed launcher starts every node
+#                  over ssh (pdsh) [none]
 #   NNODES         number of nodes: run the same train.sh on every node (a scheduler starts it there, e.g.
 #                  Kubernetes or scripts/slurm/train.sbatch); each node's launcher starts its NUM_GPUS ranks
 #                  (deepspeed --no_ssh) [1]
@@ -48,12 +51,11 @@
 #   DRY_RUN=1 then prints this node's command, with "# " lines saying what the other nodes run.
 # Wrong values or combinations (NODE_RANK >= NNODES, NNODES > 1 without MASTER_ADDR, HOSTFILE with NNODES,
 # a value that is no whole number) stop with exit status 2 and the fix.
-#   RESUME         auto: continue from the newest complete checkpoint in the run folder (fresh if none);
-#                  a checkpoint folder; or no: start at step 0 [auto]
 # Arguments given to train.sh are passed to finetune.py after MORE_PARA, so they win.
 # Exit status 75: stopped by SIGTERM/SIGINT sent to the training processes, after checkpointing the current
-# step; run the same command again to resume. A signal to the whole process group (Ctrl-C, a scheduler's
-# kill) also checkpoints, but the deepspeed launcher then exits 1 (or is killed) and waits only 30 s.
+# step (with several processes the next one, the same on every node); run the same command again to resume.
+# A signal to the whole process group (Ctrl-C, a scheduler's kill, SLURM's) also checkpoints, but the
+# deepspeed launcher then exits 1 (or is killed) and waits only 30 s.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
