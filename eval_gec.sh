@@ -149,7 +149,7 @@ standard_eval_datasets() (
             started=${EPOCHREALTIME/,/.}   # the locale may use a decimal comma
             "${cmd[@]}"
             finished=${EPOCHREALTIME/,/.}
-            (( NODE_RANK == 0 )) || continue
+            (( NODE_RANK == 0 )) || continue   # the predictions are on node 0's disk
             "${results[@]}" record "$run_dir" --step "$step" --dataset "$dataset" --data_dir "$data_dir" \
                 --settings "$settings" --started "$started" --finished "$finished"
         done
