@@ -116,13 +116,6 @@ def test_dry_run_warns_of_a_model_name_that_is_no_folder_or_hub_id(tmp_path, nam
         assert result.stderr.startswith("train.sh: warning: ") and warning in result.stderr
 
 
-def test_hostfile_replaces_num_gpus(tmp_path):
-    hostfile = tmp_path / "hosts"
-    hostfile.write_text("node1 slots=8\nnode2 slots=8\n")
-    command = shlex.split(train_sh(dict(DRY_RUN="1", MODEL_NAME="gpt2", HOSTFILE=str(hostfile))).stdout)
-    assert flag(command, "--hostfile") == str(hostfile) and "--num_gpus" not in command
-
-
 @pytest.mark.parametrize(
     "more_para, words",
     [
