@@ -202,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = {name: statistics.median(times) for name, (_, times) in timed.items()}
     for name, (_, times) in timed.items():
         print(f"{name + ':':9s}{seconds[name]:7.2f} s median of {', '.join(f'{t:.2f}' for t in times)}")
+    ours_times = timed["ours"][1]
+    for name in ("plain", "careful"):
+        per_round = ", ".join(f"{t / o:.2f}" for t, o in zip(timed[name][1], ours_times, strict=True))
+        print(f"ours/{name} by round: {per_round}")
     print(load_average())
 
     ours_out = timed["ours"][0]

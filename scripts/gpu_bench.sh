@@ -130,7 +130,7 @@ if [[ $SMOKE == 1 ]]; then
     predict_flags=(--limit 16 --max_new_tokens 8 --repeats 1)
 else
     model_flags=(--family llama --hidden_size 2048 --layers 16 --heads 16 --vocab_size 32000)
-    train_flags=(--steps 40 --batch_size 16 --learning_rate 1e-4 --repeats 2 --peers "hf,trl" --engines deepspeed
+    train_flags=(--steps 40 --batch_size 32 --learning_rate 1e-4 --repeats 2 --peers "hf,trl" --engines deepspeed
                  --bf16)
     memory_model_flags=()
     memory_flags=(--nproc 4 --zero 2)

@@ -85,6 +85,7 @@ def test_benchmark_reports_the_three_speeds(chaotic, inputs, capsys):
     out = capsys.readouterr().out.splitlines()
     assert "outputs identical to plain: 20/20 lines" in out
     assert "outputs identical to careful: 20/20 lines" in out
+    assert any(re.fullmatch(r"ours/careful by round: [\d.]+", line) for line in out)
     number = r"[\d.]+"
     assert re.fullmatch(
         rf"sentences/s: plain {number}, careful {number}, ours {number}; "
