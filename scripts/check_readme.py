@@ -5,9 +5,10 @@ Usage:
 
 What it checks (each figure against what it is quoted from):
   commands         every paragraph, table and fenced block quoting a measured figure (a time, a speed, a
-                   memory size, a ratio, a score) has the command that produced it in it, in the paragraph,
-                   table or block just before or after it in the same section, or in the heading just above
-                   it; or one of those says its figures are "an illustration, not a measurement";
+                   memory size, a ratio, a score) has the command that produced it (or "source: `FILE`",
+                   the file it comes from) in it, in the paragraph, table or block just before or after it in
+                   the same section, or in the heading just above it; or one of those says its figures are
+                   "an illustration, not a measurement";
   estimate_memory  the table after `python scripts/estimate_memory.py --params P --gpus G`, and the host
                    memory quoted as "N GiB for 7B", equal what scripts/estimate_memory.py computes;
   m2 example       the M2 scorer's figures on the README's own example gold and output (release 3.2, and
@@ -47,13 +48,15 @@ REFERENCE_TEST = REPO / "tests" / "test_m2scorer_reference.py"
 # A measured figure: a number with a unit of time, speed, memory or ratio, or a score with 3+ decimals
 # ("every 30 s" is an interval, a setting).
 FIGURE = re.compile(
-    r"(?<![\w.-])(?<!every )(?:\d+(?:\.\d+)? ?(?:s|ms|min|minutes|GiB|GB|MB|GB/s|%|×|x)(?![\w/])"
+    r"(?<![\w.-])(?<!every )(?:\d+(?:\.\d+)?\s*(?:s|ms|min|minutes|GiB|GB|MB|GB/s|%|×|x)(?![\w/])"
     r"|\d+\.\d+ sentences/s|0\.\d{3,})"
 )
 # A command as the README writes one: in a `code span` or at the start of a line of a fenced block.
 COMMAND = re.compile(
     r"\s*(?:\$ )?(?:[A-Z_]+=\S*\s+)*(?:time\s+)?(?:python3?|bash|deepspeed|standard_eval_datasets)\s\S"
 )
+# A figure's source file, named so: "source: `deepspeed/ops/csrc/cpu/comm/shm.cpp`".
+SOURCE = re.compile(r"source: `[\w./-]+\.(?:py|cpp|json|md)`")
 NEARBY = 1  # chunks either side
 # What a paragraph says of figures that no command produced (an example of a log line's form).
 ILLUSTRATION = "an illustration, not a measurement"
@@ -61,7 +64,7 @@ ILLUSTRATION = "an illustration, not a measurement"
 
 @dataclass
 class Chunk:
-    kind: str  # "heading", "paragraph", "table" or "block" (fenced)
+    kind: str  # "heading", "paragraph" (or list item), "table" or "block" (fenced)
     line: int  # 1-based line of its first line
     text: str
 
@@ -88,24 +91,31 @@ def chunks(readme: str) -> list[Chunk]:
             kind = "table" if stripped.startswith("|") else "paragraph"
             start = i
             while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(("```", "#")):
-                if (kind == "table") != lines[i].strip().startswith("|"):
+                if (kind == "table") != lines[i].strip().startswith("|") or (i > start and _item(lines[i])):
                     break
                 i += 1
             result.append(Chunk(kind, start + 1, "\n".join(lines[start:i])))
     return result
 
 
+def _item(line: str) -> bool:
+    """A line that starts a list item: each item is a paragraph of its own."""
+    return re.match(r"\s*(?:[-*]|\d+\.) ", line) is not None
+
+
 def has_command(chunk: Chunk) -> bool:
+    """The chunk shows a command, or names the source file its figures are read or computed from."""
     if chunk.kind == "block":
         return any(COMMAND.match(line) for line in chunk.text.splitlines()[1:-1])
-    return any(COMMAND.match(span) for span in re.findall(r"`([^`]+)`", chunk.text))
+    spans = re.findall(r"`([^`]+)`", chunk.text)
+    return any(COMMAND.match(span) for span in spans) or SOURCE.search(chunk.text) is not None
 
 
 def figures(chunk: Chunk) -> list[str]:
     """The measured figures a chunk quotes. Commands and `code spans` are left out: `--beta 0.5` is a
     setting, `5GB` a default."""
     if chunk.kind == "block":
-        if chunk.text.startswith(("```bash", "```python")):
+        if chunk.text.lstrip().startswith(("```bash", "```python")):
             return []
         text = "\n".join(line for line in chunk.text.splitlines()[1:-1] if not COMMAND.match(line))
     else:
@@ -133,8 +143,18 @@ def check_commands(parts: list[Chunk]) -> list[tuple[int, str]]:
         found = figures(chunk) if chunk.kind != "heading" else []
         near = neighbours(parts, i)
         if found and not any(has_command(c) or ILLUSTRATION in c.text for c in near):
-            problems.append((chunk.line, f"{', '.join(found[:3])}: no command beside these figures"))
+            problems.append(
+                (
+                    chunk.line,
+                    f"{', '.join(' '.join(f.split()) for f in found[:3])}: no command beside these figures",
+                )
+            )
     return problems
+
+
+def line_at(readme: str, index: int) -> int:
+    """The 1-based line of character `index`."""
+    return readme.count("\n", 0, max(index, 0)) + 1
 
 
 def _number_matches(quoted: str, value: float) -> bool:
@@ -159,14 +179,14 @@ def check_estimate_memory(readme: str, parts: list[Chunk]) -> list[tuple[int, st
         "ZeRO-3 + optimizer and parameter offload": (3, "optimizer+params"),
     }
     problems = []
-    tables = 0
+    tables, gpus = 0, 0
     for i, chunk in enumerate(parts[:-1]):
         command = re.search(r"estimate_memory\.py --params (\S+) --gpus (\d+)`", chunk.text)
         table = parts[i + 1]
         if not command or table.kind != "table":
             continue
-        tables += 1
-        rows = rows_for(parse_count(command[1]), int(command[2]))
+        tables, gpus = tables + 1, int(command[2])
+        rows = rows_for(parse_count(command[1]), gpus)
         for n, line in enumerate(table.text.splitlines()[2:]):
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
             if cells[0] not in labels:
@@ -184,11 +204,13 @@ def check_estimate_memory(readme: str, parts: list[Chunk]) -> list[tuple[int, st
                 problems.append((table.line + 2 + n, f"{cells[0]}: README {cells[3:5]}, script {expected}"))
     if not tables:
         problems.append((1, "no table after `python scripts/estimate_memory.py --params P --gpus G`"))
-    for match in re.finditer(r"(\d+) GiB for (\d+)B on (\d+) GPUs|(\d+) GiB for (\d+)B\b", readme):
-        quoted, billions = match[1] or match[4], match[2] or match[5]
-        row = rows_for(int(billions) * 10**9, int(match[3] or 8))[1, "none"]
+    # "134 GiB for 3B on 8 GPUs, 313 GiB for 7B": the load copies of every process (ZeRO-1/2's CPU figure),
+    # on the GPUs stated, else on the table's.
+    for match in re.finditer(r"(\d+) GiB for (\d+)B(?: on (\d+) GPUs)?", readme):
+        row = rows_for(int(match[2]) * 10**9, int(match[3] or gpus))[1, "none"]
+        quoted = match[1]
         if not _number_matches(quoted, row.cpu_bytes / GIB):
-            line = readme.count("\n", 0, match.start()) + 1
+            line = line_at(readme, match.start())
             problems.append((line, f"{match[0]}: the script gives {row.cpu_bytes / GIB:.1f} GiB"))
     return problems
 
@@ -200,10 +222,6 @@ def reference_figures() -> tuple[list[tuple], dict]:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in ("OFFICIAL", "MASTER"):
             values[node.targets[0].id] = ast.literal_eval(node.value)
     return values["OFFICIAL"], values["MASTER"]
-
-
-def _line_of(readme: str, text: str) -> int:
-    return readme.count("\n", 0, max(readme.find(text), 0)) + 1
 
 
 def check_m2_example(readme: str) -> list[tuple[int, str]]:
@@ -226,9 +244,11 @@ def check_m2_example(readme: str) -> list[tuple[int, str]]:
             result = score_files(system, gold, compat=compat)
             scored = [f"{result.precision:.4f}", f"{result.recall:.4f}", f"{result.f:.4f}"]
             if not quoted:
-                problems.append((_line_of(readme, "Example (the issue's)"), f"no figures after {command}"))
+                problems.append(
+                    (line_at(readme, readme.find("Example (the issue's)")), f"no figures after {command}")
+                )
             elif list(quoted.groups()) != scored:
-                line = _line_of(readme, command)
+                line = line_at(readme, readme.find(command))
                 problems.append(
                     (line, f"{compat}: README {' / '.join(quoted.groups())}, scored {' / '.join(scored)}")
                 )
@@ -260,25 +280,20 @@ def check_m2_compat(readme: str, parts: list[Chunk]) -> list[tuple[int, str]]:
         expected = [prf[keys[0]].replace(" ", " / "), master[keys[0]][3].replace(" ", " / ")]
         if cells[2:] != expected:
             problems.append((table.line + 2 + n, f"{output[1]}: README {cells[2:]}, reference {expected}"))
-    bea = [row for row in official if row[1].endswith("bea-dev.m2") and "system_preds" in row[0]]
-    counts = {
-        "of the 146 pairs": (sum(1 for _ in master), len(official), "pairs in all"),
-        "BEA-dev system outputs": (
-            sum(1 for k in master if k[1].endswith("bea-dev.m2")),
-            len(bea),
-            "BEA-dev",
-        ),
+    bea_outputs = [row for row in official if row[1].endswith("bea-dev.m2") and "system_preds" in row[0]]
+    counts = {  # (pairs that differ, pairs)
+        "pairs in all": (len(master), len(official)),
+        "BEA-dev system outputs": (sum(1 for k in master if k[1].endswith("bea-dev.m2")), len(bea_outputs)),
     }
     for match in re.finditer(r"(\d+) of the (\d+) (BEA-dev system outputs|pairs in all)", readme):
-        key = "BEA-dev system outputs" if match[3].startswith("BEA") else "of the 146 pairs"
-        differ, total, _ = counts[key]
+        differ, total = counts[match[3]]
         if (int(match[1]), int(match[2])) != (differ, total):
-            line = readme.count("\n", 0, match.start()) + 1
+            line = line_at(readme, match.start())
             problems.append((line, f"{match[0]}: the reference tables give {differ} of {total}"))
     for match in re.finditer(r"`Precision +: (0\.\d{4})` for ([\w-]+) on CoNLL-2014", readme):
         row = next((r for r in official if r[0].endswith("/" + match[2]) and "combined.m2" in r[1]), None)
         if row is None or row[6].split()[0] != match[1]:
-            line = readme.count("\n", 0, match.start()) + 1
+            line = line_at(readme, match.start())
             problems.append((line, f"{match[0]}: OFFICIAL gives {row and row[6].split()[0]}"))
     return problems
 
@@ -315,7 +330,7 @@ def check_demo(readme: str) -> list[tuple[int, str]]:
     problems = []
     for match in re.finditer(r"SFT demo's (?:F0\.5 )?(0\.\d+)", readme):
         if match[1] != row[2]:
-            line = readme.count("\n", 0, match.start()) + 1
+            line = line_at(readme, match.start())
             problems.append((line, f"{match[0]}: the demo's row gives F0.5 {row[2]}"))
     return problems
 
@@ -337,7 +352,7 @@ def check_code(readme: str) -> list[tuple[int, str]]:
         quoted = re.search(quote, readme)
         value = re.search(constant, (REPO / file).read_text(encoding="utf-8"), re.M)
         if quoted is None or value is None or float(quoted[1]) != float(value[1]):
-            line = readme.count("\n", 0, quoted.start()) + 1 if quoted else 1
+            line = line_at(readme, quoted.start()) if quoted else 1
             found = value[0] if value else "no such constant"
             problems.append((line, f"{quoted[0] if quoted else quote!r}: {file} has {found}"))
     return problems
@@ -350,7 +365,7 @@ def check_data(readme: str, data: Path) -> list[tuple[int, str]]:
         number = int(match[1])
         found = lines[number - 1] if number <= len(lines) else ""
         if not found.startswith(match[2] + "|||"):
-            line = readme.count("\n", 0, match.start()) + 1
+            line = line_at(readme, match.start())
             problems.append((line, f"nlpcc18.gold.m2 line {number} is {found[:40]!r}, not {match[2]!r}"))
     return problems
 

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from check_readme import check, main
+from check_readme import check, check_commands, chunks, main
 
 from conftest import REPO
 
@@ -49,6 +49,24 @@ def test_a_changed_figure_is_reported_at_its_line(tmp_path, text, changed, probl
     line = changed_readme[: changed_readme.index(changed) + len(changed.rstrip())].count("\n") + 1
     problems = check(copy, None)
     assert [p for p in problems if p.startswith(f"README.md:{line}: ") and problem in p], problems
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("## A\n\nIt took 4.2 s.\n", 1),
+        ("## A\n\nIt took 4.2 s (`python x.py --n 3`).\n", 0),
+        ("## A\n\n`python x.py` prints:\n\n```\nspeed 3.1 GB/s\n```\n", 0),
+        ("## A\n\n```\nspeed 3.1 GB/s\n```\n", 1),
+        ("## A\n\nIts lines (an illustration, not a measurement):\n\n```\n5.3 sentences/s\n```\n", 0),
+        ("## A\n\nA 69 MB buffer (source: `deepspeed/shm.cpp`).\n", 0),
+        ("## Speed (`python x.py`)\n\n| x | 4.2 s |\n", 0),
+        ("## A\n\n`python x.py`\n\n## B\n\nIt took 4.2 s.\n", 1),
+        ("## A\n\nTrain with `--lora_dropout 0.05` and `--save_shard_size 5GB`.\n", 0),
+    ],
+)
+def test_a_figure_needs_a_command_beside_it(text, problems):
+    assert len(check_commands(chunks(text))) == problems
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"shared GEC data not found at {DATA} (set GEC_DATA)")
