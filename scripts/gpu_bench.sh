@@ -28,7 +28,7 @@
 #                    [270, 90, 60, 180; smoke: 300 each]; sized from ../shared/gpu/README.md (1.1B LLaMA, ZeRO-2 bf16, about
 #                    30k tokens/s on an H100), where each training run's start (imports, loading, DeepSpeed's
 #                    set-up) outweighs its 40 steps
-#   WHEELS           [.whl]     SITE [/tmp/site]     PYTHON [python]
+#   WHEELS           [.whl]     SITE [/tmp/site]     PYTHON [python, else python3]
 #   GPU_BENCH_SMOKE  1: a CPU check of the whole script: tiny models, a few steps, no DeepSpeed launcher [0]
 # Exit status: 0 when every stage ended well, 1 when one failed or ran out of time (the file says which),
 # 2 for a setup error.
@@ -36,7 +36,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
-PYTHON=${PYTHON:-python}
+PYTHON=${PYTHON:-$(command -v python || command -v python3)}   # the GPU machine may have python3 only
 SMOKE=${GPU_BENCH_SMOKE:-0}
 if [[ $SMOKE == 1 ]]; then
     WORK=${WORK:-outputs/gpu_bench_smoke}
