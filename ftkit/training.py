@@ -87,8 +87,7 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
         gen_kwargs = gen_kwargs or getattr(self, "_gen_kwargs", {})  # what predict() was given
         if (
-            self.framework == "clm"
-            and self.args.predict_with_generate
+            self.args.predict_with_generate
             and not prediction_loss_only
             and "labels" not in inputs
             and releases_finished_rows(gen_kwargs, is_deepspeed_zero3_enabled())
