@@ -28,9 +28,10 @@ from make_tiny_model import FAMILIES, make_tiny_model, supported_models_table
 import finetune
 from conftest import REPO, SAMPLE, run_deepspeed
 from ftkit.adapters import merge_adapter
-from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, load_dataset_file
+from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, keep_target_logits, load_dataset_file
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.preference import encode_preference_dataset, grpo_dataset, read_gold_sentences
+from ftkit.throughput import computes_target_logits_only
 
 ZERO2 = REPO / "ds_configs" / "zero2.json"
 ZERO3 = REPO / "ds_configs" / "zero3.json"
@@ -182,6 +183,32 @@ def test_training_lowers_the_loss_and_changes_every_parameter(models, trained, f
     ]
     assert not unchanged, f"parameters that did not change: {unchanged}"
     assert fixed_batch_loss(out, family) < fixed_batch_loss(models(family), family) - 0.1
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILIES if FAMILIES[f].framework == "clm"])
+def test_target_logits_only_give_the_whole_batchs_loss_and_gradients(models, family):
+    """Training computes a decoder-only batch's logits from its first target on (keep_target_logits) where
+    the family's forward takes logits_to_keep: each family's own loss function must then give the loss and
+    gradients of the whole batch."""
+    tokenizer, model = load(models(family), family)
+    if not computes_target_logits_only(model):
+        pytest.skip(f"{family}: training computes every logit (no logits_to_keep)")
+    dataset = encode_dataset(
+        load_dataset_file(SAMPLE / "train.jsonl", True, 8), "clm", tokenizer, template(family), 256, 64
+    )
+    batch = PaddingCollator(tokenizer)([dict(row) for row in dataset])
+    cut = keep_target_logits(batch)
+    assert cut["logits_to_keep"] < batch["input_ids"].shape[1]  # the batch was cut
+    results = []
+    for inputs in (batch, cut):
+        model.zero_grad()
+        loss = model(**inputs).loss
+        loss.backward()
+        results.append((loss.item(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    (full_loss, full_grads), (cut_loss, cut_grads) = results
+    assert cut_loss == pytest.approx(full_loss, rel=1e-5)
+    for full, part in zip(full_grads, cut_grads, strict=True):
+        torch.testing.assert_close(part, full, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
