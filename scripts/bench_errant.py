@@ -9,7 +9,9 @@ The CLI is what its users run: `errant_parallel -orig SRC -cor SYSTEM -out HYP.m
 (errant_fast.reference's command lines), timed wall to wall. Ours is timed two ways:
 - as a command, `scripts/errant_score.py SYSTEM GOLD --source SRC`, a new process likewise;
 - as a library call, errant_fast.score_files in this process (imports already paid, model loaded per
-  call), as eval_gec.sh's results step calls it.
+  call), as eval_gec.sh's results step calls it; beside it the CLI's own code in this process likewise
+  (errant_fast.reference: ERRANT's two main functions, its model loaded per call), so that each way of
+  ours has its like on ERRANT's side.
 Each way has its own cache folder ($XDG_CACHE_HOME): the --cold output is scored with it empty (a set's
 first output), then the --warm output with what the first left (another system's output of the set),
 then the cold output's "next checkpoint": that output with a tenth of its lines replaced by the warm
@@ -79,13 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         "ours: scripts/errant_score.py, one new process, and score_files in this process"
     )
     same = True
-    cli_times, ours, library = [], {}, {}
+    cli_times, ours, library, logic = [], {}, {}, {}
     cli_blocks, cli_texts = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         caches = {way: tmp / way for way in ("command", "library")}
 
-        def score(kind, system, blocks, text, cli_wall):
+        def score(kind, system, blocks, text, cli_wall, logic_wall=None):
             """Ours both ways on `system`, its lines printed; returns the two walls and whether they agree."""
             out, wall, cpu = timed(
                 lambda: command(
@@ -102,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             lib_wall, lib_agree = run_library(
                 kind, system, gold, source, args.processes, blocks, text, caches["library"]
             )
-            print(
-                f"  ratio to the cli: errant_score.py {cli_wall / wall:.1f}x, "
-                f"library call {cli_wall / lib_wall:.1f}x"
-            )
+            ratios = f"errant_score.py {cli_wall / wall:.1f}x, library call {cli_wall / lib_wall:.1f}x"
+            if logic_wall is not None:
+                ratios += f"; library call to the cli's code in this process {logic_wall / lib_wall:.1f}x"
+            print(f"  ratio to the cli: {ratios}")
             return wall, lib_wall, agree and lib_agree
 
         for kind, name in (("cold", args.cold), ("warm", args.warm)):
@@ -116,12 +118,19 @@ def main(argv: list[str] | None = None) -> int:
                 command(reference.errant_parallel_command(source, system, hyp_m2))
                 return command(reference.errant_compare_command(hyp_m2, gold))
 
+            def cli_logic(system=system, hyp_m2=tmp / f"{name}.logic.m2"):
+                reference.errant_parallel(source, system, hyp_m2)
+                return reference.errant_compare(hyp_m2, gold)
+
             cli_texts[kind], cli_wall, cli_cpu = timed(cli)
             cli_times.append(cli_wall)
             cli_blocks[kind] = hyp_m2.read_text(encoding="utf-8").strip().split("\n\n")
             print(f"{name}:\n  cli: {cli_wall:.1f} s (cpu {cli_cpu:.1f})")
+            logic_text, logic[kind], logic_cpu = timed(cli_logic)
+            same &= logic_text == cli_texts[kind]
+            print(f"  cli's code in this process: {logic[kind]:.1f} s (cpu {logic_cpu:.1f})")
             ours[kind], library[kind], agree = score(
-                kind, system, cli_blocks[kind], cli_texts[kind], cli_wall
+                kind, system, cli_blocks[kind], cli_texts[kind], cli_wall, logic[kind]
             )
             same &= agree
             if kind == "cold":
@@ -153,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         same &= agree
     print(
         f"library call seconds: ours cold {library['cold']:.1f}, warm {library['warm']:.1f}; "
-        f"ratios {cli_times[0] / library['cold']:.1f}x, {cli_times[1] / library['warm']:.1f}x"
+        f"ratios {cli_times[0] / library['cold']:.1f}x, {cli_times[1] / library['warm']:.1f}x to the cli, "
+        f"{logic['cold'] / library['cold']:.1f}x, {logic['warm'] / library['warm']:.1f}x to its code in this "
+        "process"
     )
     print(f"errant seconds: cli {cli_mean:.1f}, ours cold {ours['cold']:.1f}, warm {ours['warm']:.1f}")
     return 0 if same else 1

@@ -512,4 +512,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # As in scripts/errant_score.py: ERRANT's spaCy imports PyTorch through thinc (over a second of each
+    # ERRANT scoring), which neither spaCy's English pipeline nor this command uses.
+    sys.modules.setdefault("torch", None)
     sys.exit(main())
