@@ -305,12 +305,16 @@ def check_errant(readme: str, parts: list[Chunk]) -> list[tuple[int, str]]:
     block = next((c for c in parts if c.kind == "block" and "scripts/bench_errant.py" in c.text), None)
     if table is None or block is None:
         return [(1, "the ERRANT table or the bench_errant output is not found")]
-    printed = {
-        m[1]: list(m.groups()[1:])
-        for m in re.finditer(
-            r"^(\S+): TP (\d+) FP (\d+) FN (\d+) P (\S+) R (\S+) F0\.5 ([\d.]+);", block.text, re.M
-        )
-    }
+    # Each system's block starts with a "NAME:" line; its figures follow on the library call's line.
+    printed: dict[str, list[str]] = {}
+    system = None
+    for line in block.text.splitlines():
+        if header := re.fullmatch(r"(\S+):", line):
+            system = header[1]
+        elif system and (m := re.search(r"TP (\d+) FP (\d+) FN (\d+) P (\S+) R (\S+) F0\.5 ([\d.]+);", line)):
+            printed.setdefault(system, list(m.groups()))
+        elif not line.startswith(" "):
+            system = None  # the mixed "next checkpoint" output, or the summary lines
     problems = []
     for n, line in enumerate(table.text.splitlines()[2:]):
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
