@@ -54,8 +54,9 @@
 # Arguments given to train.sh are passed to finetune.py after MORE_PARA, so they win.
 # Exit status 75: stopped by SIGTERM/SIGINT sent to the training processes, after checkpointing the current
 # step (with several processes the next one, the same on every node); run the same command again to resume.
-# A signal to the whole process group (Ctrl-C, a scheduler's kill, SLURM's) also checkpoints, but the
-# deepspeed launcher then exits 1 (or is killed) and waits only 30 s.
+# A signal to the whole job (Ctrl-C, a scheduler's kill, SLURM's) also checkpoints and exits 75, if the
+# ranks finish the step and the checkpoint within the 30 s the deepspeed launcher gives them (after that it
+# kills them and train.sh exits with the launcher's 1; resuming then starts from the previous checkpoint).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -193,7 +194,29 @@ if (( demo )) && [[ ! -f $model_path/config.json ]]; then
         --corpus "$train_file"
 fi
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-$(( demo ))}
-"${cmd[@]}"
+# A signal to the whole job (Ctrl-C, SLURM's scancel or pre-emption) reaches the deepspeed launcher too: its
+# runner dies at once, and its per-node part gives the ranks 30 s to checkpoint, then exits 1 even when they
+# did. So survive the signal (the trap), give the ranks those 30 s, and exit 75 if they recorded a
+# checkpointed stop in this launch.
+started=$(date +%s)
+signalled=0
+trap 'signalled=1' TERM INT
+rc=0
+"${cmd[@]}" || rc=$?
+trap - TERM INT
+stopped=$output_dir/stopped_by_signal.json
+fresh_stop() { [[ -f $stopped ]] && (( $(stat -c %Y "$stopped") >= started )); }
+if (( rc != 0 && rc != 75 && signalled )); then
+    for (( waited = 0; waited < 35; waited++ )); do
+        fresh_stop && break
+        sleep 1
+    done
+    if fresh_stop; then
+        echo "train.sh: the training processes stopped on a signal with a checkpoint ($(cat "$stopped")); run the same command again to resume" >&2
+        rc=75
+    fi
+fi
+(( rc == 0 )) || exit "$rc"
 
 echo "checkpoints: $output_dir/checkpoint-<step>; final model: $output_dir"
 if (( score )); then

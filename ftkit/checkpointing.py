@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 
 MARKER = "checkpoint_complete.json"
 LATEST_POINTER = "latest_checkpoint"
+# Written into the run folder when a signal stopped training after a checkpoint: train.sh reads it when the
+# deepspeed launcher, signalled too (Ctrl-C, SLURM), exits 1 although every rank stopped as asked.
+STOPPED_RECORD = "stopped_by_signal.json"
 # Folders being written, replaced or deleted; hidden, so `checkpoint-*` globs (HF's rotation) never see them.
 STAGING_PREFIX = ".tmp-"
 EXIT_STOPPED_BY_SIGNAL = 75  # sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry"
@@ -792,6 +795,8 @@ class CrashSafeCheckpointMixin:
             )
         self.resumed_from = resume_from_checkpoint if isinstance(resume_from_checkpoint, str) else None
         self._weights_checked = False
+        if self.args.should_save:
+            (Path(self.args.output_dir) / STOPPED_RECORD).unlink(missing_ok=True)  # of a stop now resumed
         try:
             result = super().train(resume_from_checkpoint, *args, **kwargs)
         finally:  # also when training fails: a later signal must act as it did before
@@ -942,6 +947,10 @@ class CrashSafeCheckpointMixin:
             return
         step = self.graceful_stop.stopped_at_step
         where = f"checkpoint-{step} written" if step is not None else "training had already finished"
+        if step is not None and self.args.should_save:
+            signal_name = stop.signal_name or "a signal on another process"
+            record = {"signal": signal_name, "step": step, "checkpoint": f"{PREFIX_CHECKPOINT_DIR}-{step}"}
+            _atomic_write_text(Path(self.args.output_dir) / STOPPED_RECORD, json.dumps(record) + "\n")
         raise StoppedBySignal(
             f"stopped by {self.graceful_stop.signal_name or 'a signal on another process'} at step "
             f"{self.state.global_step} ({where}); run the same command with --resume_from_checkpoint auto "

@@ -1,5 +1,6 @@
 """train.sh: environment variables map to finetune.py flags; the embedded demo runs end to end."""
 
+import json
 import os
 import shlex
 import shutil
@@ -186,3 +187,32 @@ def test_a_data_version_with_a_test_set_is_scored_with_its_metric(tiny_model, tm
     assert "| 2 | zh | m2_char | 5 |" in result.stdout
     assert (run / "eval_results.tsv").is_file()
     assert f"RESULT_DIR={run} standard_eval_datasets all" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_signal_to_the_whole_job_checkpoints_and_exits_75(tiny_model, tmp_path, monkeypatch):
+    """Ctrl-C or SLURM's scancel signals every process, the deepspeed launcher's too: the launcher exits 1
+    after the rank has checkpointed, and train.sh says 75 (resume), as a signal to the ranks alone gives."""
+    import signal
+    import time
+
+    from chaos_train import Launch
+
+    env = dict(MODEL_NAME=str(tiny_model("llama")), OUTPUT_ROOT=str(tmp_path), RESULT_DIR="run")
+    env.update(TRAIN_STEPS="500", SAVE_STEPS="1000", BATCH="4", MASTER_PORT=str(free_port()))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    launch = Launch(["bash", str(REPO / "train.sh")], tmp_path / "launch.log", timeout_s=600)
+    try:
+        deadline = time.monotonic() + 300
+        while sum("'loss':" in line for line in launch.lines) < 3:
+            assert launch.running() and time.monotonic() < deadline, "".join(launch.lines[-50:])
+            time.sleep(0.05)
+        os.killpg(launch.process.pid, signal.SIGTERM)
+        assert launch.wait(timeout=300) == 75, "".join(launch.lines[-50:])
+    finally:
+        launch.kill()
+    output = "".join(launch.lines)
+    record = json.loads((tmp_path / "run" / "stopped_by_signal.json").read_text())
+    assert (tmp_path / "run" / record["checkpoint"] / "checkpoint_complete.json").is_file()
+    assert f"stopped on a signal with a checkpoint ({json.dumps(record)})" in output
