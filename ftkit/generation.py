@@ -128,10 +128,16 @@ MIN_SHARED_PREFIX = 8
 CACHE = ALL_CACHE_NAMES[0]
 
 
-def releases_finished_rows(gen_kwargs: dict[str, Any], synced_gpus: bool) -> bool:
-    """Whether generate_releasing_finished applies: greedy search with a `max_new_tokens` limit, and no
-    ZeRO-3 (whose ranks must all run the same number of forward passes)."""
+def releases_finished_rows(model: PreTrainedModel, gen_kwargs: dict[str, Any], synced_gpus: bool) -> bool:
+    """Whether generate_releasing_finished applies: greedy search with a `max_new_tokens` limit, no ZeRO-3
+    (whose ranks must all run the same number of forward passes), and no encoder-decoder with a prompt-
+    learning adapter (PEFT's own generate prepends its virtual tokens to input_ids, which the encoder pass
+    here would bypass)."""
     greedy = gen_kwargs.get("num_beams") in (None, 1) and not gen_kwargs.get("do_sample")
+    peft_config = getattr(model, "active_peft_config", None)
+    prompt_learning = peft_config is not None and peft_config.is_prompt_learning
+    if prompt_learning and model.config.is_encoder_decoder:
+        return False
     return greedy and "max_new_tokens" in gen_kwargs and not synced_gpus
 
 

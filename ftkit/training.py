@@ -90,7 +90,7 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
             self.args.predict_with_generate
             and not prediction_loss_only
             and "labels" not in inputs
-            and releases_finished_rows(gen_kwargs, is_deepspeed_zero3_enabled())
+            and releases_finished_rows(self.model, gen_kwargs, is_deepspeed_zero3_enabled())
         ):
             inputs = self._prepare_inputs(inputs)
             generated = generate_releasing_finished(
