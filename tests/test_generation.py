@@ -28,11 +28,11 @@ from ftkit.generation import (
     generation_kwargs,
     generation_padding_side,
     new_tokens,
-    prediction_stats_path,
     shared_prefix_length,
     stop_token_ids,
 )
 from ftkit.modeling import load_config, load_model, load_tokenizer
+from ftkit.prediction_files import prediction_stats_path
 from ftkit.training import build_trainer, predict
 
 SOURCES = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()[:7]
