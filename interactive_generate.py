@@ -26,18 +26,22 @@ import dataclasses
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import transformers
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
 from ftkit.args import FRAMEWORKS, DataArguments
 from ftkit.data import ENCODERS
-from ftkit.generation import GenerationSettings, generate_one, stop_on_interrupt, template_for
+from ftkit.generation import GenerationSettings, generate_one, template_for
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
 
@@ -252,6 +256,34 @@ def run_command(session: Session, line: str) -> bool:
     else:
         say(f"unknown command {line!r}; type :help")
     return True
+
+
+class StopFlag(StoppingCriteria):
+    """A stopping criterion that ends generation (after the current token) once `set()` is called."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.Tensor:
+        stopped = self.event.is_set()
+        return torch.full((input_ids.shape[0],), stopped, dtype=torch.bool, device=input_ids.device)
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[StopFlag]:
+    """Within the block, Ctrl-C (SIGINT) stops the generation instead of raising KeyboardInterrupt.
+
+    Must be entered in the main thread (where Python delivers signals).
+    """
+    flag = StopFlag()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def respond(session: Session, source: str, interactive: bool) -> None:

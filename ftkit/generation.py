@@ -7,10 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -308,34 +304,6 @@ def template_for(model_path: str | Path, requested: str | None = None) -> str:
     return requested or saved_run_args(model_path).get("prompt_template") or DEFAULT_TEMPLATE
 
 
-class StopFlag(StoppingCriteria):
-    """A stopping criterion that ends generation (after the current token) once `set()` is called."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def set(self) -> None:
-        self.event.set()
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.Tensor:
-        stopped = self.event.is_set()
-        return torch.full((input_ids.shape[0],), stopped, dtype=torch.bool, device=input_ids.device)
-
-
-@contextmanager
-def stop_on_interrupt() -> Iterator[StopFlag]:
-    """Within the block, Ctrl-C (SIGINT) stops the generation instead of raising KeyboardInterrupt.
-
-    Must be entered in the main thread (where Python delivers signals).
-    """
-    flag = StopFlag()
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def generate_one(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -343,7 +311,7 @@ def generate_one(
     input_ids: list[int],
     settings: GenerationSettings,
     stream: bool = False,
-    stop: StopFlag | None = None,
+    stop: StoppingCriteria | None = None,
 ) -> str:
     """Generate for one encoded prompt and return the new text, as `--do_predict` would write it.
 
