@@ -69,7 +69,7 @@ def setup_logging(entry_point: str, is_main_process: bool, transformers_level: i
     for name in (entry_point, "ftkit"):
         logging.getLogger(name).setLevel(logging.INFO if is_main_process else logging.WARNING)
     # Load time and host memory differ between processes: every process logs its own.
-    logging.getLogger("ftkit.loading").setLevel(logging.INFO)
+    logging.getLogger("ftkit.memory").setLevel(logging.INFO)
     transformers.utils.logging.set_verbosity(transformers_level)
     # TRL's DPO and GRPO trainers read transformers' deprecated alias at every evaluation; nothing to change
     # on the user's side.
