@@ -27,6 +27,7 @@ from m2scorer.scoring import (  # noqa: E402
     Counts,
     SentenceScore,
     check_beta,
+    counts_f,
     format_result,
     iter_sentence_scores,
     precision_recall_f,
@@ -118,8 +119,7 @@ def _print_sentence(
     for ann in score.per_annotator:
         local = running + ann.counts
         p, r, _ = precision_recall_f(local, beta)
-        denom = beta * beta * local.gold + local.proposed
-        f = (1 + beta * beta) * local.correct / denom if denom else float(local.correct == 0)
+        f = counts_f(local, beta)
         print(">> Annotator:", ann.annotator)
         print("SOURCE        :", source)
         print("HYPOTHESIS    :", hypothesis)

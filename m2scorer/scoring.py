@@ -92,12 +92,14 @@ def precision_recall_f(counts: Counts, beta: float = 0.5) -> tuple[float, float,
     return p, r, f
 
 
-def _choice_f(c: int, e: int, g: int, beta: float) -> float:
-    # The annotator choice uses a different F formula from the final one, with its own zero-division rule.
-    denom = beta * beta * g + e
+def counts_f(counts: Counts, beta: float = 0.5) -> float:
+    """F_beta straight from the counts, 1 when there is nothing to find and nothing proposed: the official
+    scorer's formula for choosing an annotator (and its verbose lines). Kept apart from the corpus F of
+    precision_recall_f because the official scorer computes the two so, and ties and last digits follow."""
+    denom = beta * beta * counts.gold + counts.proposed
     if denom == 0:
-        return 1.0 if c == 0 else 0.0
-    return (1 + beta * beta) * c / denom
+        return 1.0 if counts.correct == 0 else 0.0
+    return (1 + beta * beta) * counts.correct / denom
 
 
 def score_sentence(
@@ -149,7 +151,7 @@ def score_sentence(
         ann = AnnotatorScore(annotator, system, gold, count_matches(system, gold))
         details.append(ann)
         total = running + ann.counts
-        f = _choice_f(total.correct, total.proposed, total.gold, beta)
+        f = counts_f(total, beta)
         cost = total.proposed + sqbeta * total.gold
         if (
             best_key[0] < f
