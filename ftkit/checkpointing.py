@@ -60,16 +60,10 @@ from ftkit.integrity import (
     resume_differences,
     write_run_arguments,
 )
+from ftkit.run_files import LATEST_POINTER, MARKER, STAGING_PREFIX, STOPPED_RECORD
 
 logger = logging.getLogger(__name__)
 
-MARKER = "checkpoint_complete.json"
-LATEST_POINTER = "latest_checkpoint"
-# Written into the run folder when a signal stopped training after a checkpoint: train.sh reads it when the
-# deepspeed launcher, signalled too (Ctrl-C, SLURM), exits 1 although every rank stopped as asked.
-STOPPED_RECORD = "stopped_by_signal.json"
-# Folders being written, replaced or deleted; hidden, so `checkpoint-*` globs (HF's rotation) never see them.
-STAGING_PREFIX = ".tmp-"
 EXIT_STOPPED_BY_SIGNAL = 75  # sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry"
 EXIT_DIVERGED = 3
 TRAINER_STATE = "trainer_state.json"

@@ -3,8 +3,9 @@ finite weights.
 
 - Every checkpoint's completion marker records the SHA-256 of each of its files; a resume re-hashes them.
   SHA-256 is the fastest collision-resistant hash in Python's standard library on CPUs with SHA extensions
-  (x86 since Ice Lake and Zen, ARMv8): about 1.5 times blake2b there (scripts/bench_checkpoint_hash.py
-  prints both for this machine). hashlib releases the GIL while it hashes, so files hash in parallel.
+  (x86 since Ice Lake and Zen, ARMv8), faster than blake2b there (scripts/bench_checkpoint_hash.py prints
+  both for this machine; figures in the README). hashlib releases the GIL while it hashes, so files hash in
+  parallel.
 - A run's identity is what makes two runs the same run: the model, the training data's content and the
   arguments that change the result. A checkpoint of another identity is never resumed.
 - The arguments a run was trained with travel in `run_args.json` with every checkpoint and saved model.
@@ -22,9 +23,10 @@ from typing import Any
 
 import torch
 
+from ftkit.run_files import RUN_ARGS
+
 HASH = "sha256"
 READ_BYTES = 4 << 20  # reads of 4 MiB: larger ones were no faster here, smaller ones slower
-RUN_ARGS = "run_args.json"
 
 # Arguments that make a different run: a checkpoint written with other values is not this run's.
 IDENTITY_ARGUMENTS = (

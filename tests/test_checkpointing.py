@@ -11,6 +11,8 @@ import logging
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 
@@ -25,8 +27,6 @@ from conftest import REPO
 from ftkit.args import ConfigurationError
 from ftkit.checkpointing import (
     EXIT_STOPPED_BY_SIGNAL,
-    LATEST_POINTER,
-    MARKER,
     EpochSeededLengthGroupedSampler,
     GracefulStop,
     is_complete,
@@ -35,6 +35,7 @@ from ftkit.checkpointing import (
     rotate_checkpoints,
     scan_checkpoints,
 )
+from ftkit.run_files import LATEST_POINTER, MARKER
 
 
 def write_checkpoint(run_dir, step, files=None):
@@ -45,6 +46,17 @@ def write_checkpoint(run_dir, step, files=None):
         (staging / name).write_text(text)
     publish(staging, run_dir / f"checkpoint-{step}", step)
     return run_dir / f"checkpoint-{step}"
+
+
+def test_run_file_names_load_without_torch():
+    # scripts/eval_results.py reads run folders and must not pay for importing PyTorch.
+    code = (
+        "import sys, ftkit.run_files; print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout == "[]\n"
 
 
 def test_publish_renames_a_sealed_folder_and_updates_the_pointer_last(tmp_path):
