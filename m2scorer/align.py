@@ -36,8 +36,8 @@ Where the official scorer's time goes, and why ours is bounded
 The official closure is Floyd-Warshall over all vertex triples (``for k, for i, for j`` over V, a dict
 lookup each), so O(V^3) even when the graph is sparse, and its Bellman-Ford runs ``V - 1`` full passes over
 the edges, O(V * E) per annotator. A hypothesis unrelated to its source (an output shifted by a line, as in
-some of NTHU's) makes every monotone path optimal: V grows to n*m and E to ~V^2/4 arcs, so one sentence of
-50 tokens costs the official scorer minutes.
+some of NTHU's) makes every monotone path optimal: V grows to n*m and E to ~V^2/4 arcs, so a single long
+sentence stalls the official scorer.
 
 Vertices sorted lexicographically are a topological order, and in step ``k`` the closure only adds arcs
 ``(i, j)`` with ``i < k < j``. Hence, when ``k`` is processed, the arcs leaving it are still its one to
