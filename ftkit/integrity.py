@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from ftkit.run_files import RUN_ARGS
+from ftkit.templates import DEFAULT_TEMPLATE
 
 HASH = "sha256"
 READ_BYTES = 4 << 20  # reads of 4 MiB: larger ones were no faster here, smaller ones slower
@@ -140,6 +141,28 @@ def read_run_arguments(folder: str | Path) -> dict[str, Any] | None:
         return json.loads((Path(folder) / RUN_ARGS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def saved_run_args(model_path: str | Path) -> dict[str, Any]:
+    """The arguments a model was trained with (`run_args.json`), so it is prompted the same way.
+
+    Looks in the model folder (every checkpoint and saved model carries its own), then in the folder above
+    (the run folder of an older `checkpoint-N`). Returns {} when neither has one (a model not trained by
+    this toolkit).
+    """
+    model_path = Path(model_path)
+    for folder in (model_path, model_path.parent):
+        if (folder / RUN_ARGS).is_file():
+            return read_run_arguments(folder) or {}
+    return {}
+
+
+def template_for(model_path: str | Path, requested: str | None = None) -> str:
+    """The prompt template for a model: the one asked for, else the one it was trained with, else the default.
+
+    A model is only as good as the prompts it saw in training; every entry point resolves the template here.
+    """
+    return requested or saved_run_args(model_path).get("prompt_template") or DEFAULT_TEMPLATE
 
 
 def write_run_arguments(folder: str | Path, resolved: dict[str, Any]) -> None:
