@@ -25,7 +25,7 @@ import finetune
 import preference_tune
 from conftest import REPO, SAMPLE
 from ftkit.checkpointing import EXIT_DIVERGED, publish
-from ftkit.generation import template_for
+from ftkit.integrity import template_for
 
 
 def train_argv(model: Path, output_dir: Path, *extra: str) -> list[str]:
