@@ -23,14 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import torch
+from safetensors.torch import save_file
 
-import torch  # noqa: E402
-from safetensors.torch import save_file  # noqa: E402
-
-from ftkit.checkpointing import checkpoint_problem, publish  # noqa: E402
-from ftkit.integrity import READ_BYTES, hash_files  # noqa: E402
+from ftkit.checkpointing import checkpoint_problem, publish
+from ftkit.integrity import READ_BYTES, hash_files
 
 
 def drop_page_cache(folder: Path) -> None:

@@ -19,10 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from m2scorer import score_files  # noqa: E402
-from m2scorer.align import COMPAT_3_2, COMPATS  # noqa: E402
+from m2scorer import score_files
+from m2scorer.align import COMPAT_3_2, COMPATS
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "gec-data"
 CONLL_GOLDS = (

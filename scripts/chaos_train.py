@@ -38,10 +38,7 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
-from ftkit.checkpointing import (  # noqa: E402
+from ftkit.checkpointing import (
     MARKER,
     STAGING_PREFIX,
     TRAINER_STATE,
@@ -49,6 +46,8 @@ from ftkit.checkpointing import (  # noqa: E402
     checkpoint_step,
     scan_checkpoints,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 # Losses of a resumed run are bit-identical to the uninterrupted run's: fp32 weights and optimizer state
 # are restored exactly, the data order and RNG states too, and one CPU thread per process computes in the

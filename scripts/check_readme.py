@@ -39,8 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 
 DEFAULT_DATA = REPO.parent / "shared" / "gec-data"
 REFERENCE_TEST = REPO / "tests" / "test_m2scorer_reference.py"
@@ -164,7 +162,7 @@ def _number_matches(quoted: str, value: float) -> bool:
 
 
 def check_estimate_memory(readme: str, parts: list[Chunk]) -> list[tuple[int, str]]:
-    from estimate_memory import DEFAULT_LARGEST_LAYER_SHARE, GIB, estimate, parse_count
+    from ftkit.commands.estimate_memory import DEFAULT_LARGEST_LAYER_SHARE, GIB, estimate, parse_count
 
     def rows_for(params: int, gpus: int) -> dict:
         rows = estimate(params, int(params * DEFAULT_LARGEST_LAYER_SHARE), gpus)

@@ -38,9 +38,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from m2scorer import M2FormatError, score_files  # noqa: E402
+from m2scorer import M2FormatError, score_files
 
 TABLE = "eval_results.tsv"
 TYPES_TABLE = "eval_results_types.tsv"
@@ -158,7 +156,7 @@ def resolve_datasets(data_root: Path, wanted: list[str]) -> list[str]:
     Raises:
         EvalError: a name without its folder (the message lists the sets there and how to add one).
     """
-    from prepare_eval_set import KNOWN_SETS
+    from ftkit.commands.prepare_eval_set import KNOWN_SETS
 
     existing = available_datasets(data_root)
     if not wanted:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
+from tiny_glm import TinyGLMConfig, TinyGLMForCausalLM
 from tokenizers import (
     ByteLevelBPETokenizer,
     Regex,
@@ -64,11 +65,7 @@ from transformers import (
 )
 from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ftkit.templates import TEMPLATES  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tiny_glm import TinyGLMConfig, TinyGLMForCausalLM  # noqa: E402
+from ftkit.templates import TEMPLATES
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 EVAL_SAMPLE = REPO / "data" / "eval" / "sample"
 SHM = Path("/dev/shm")
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 
 # Offline and single-threaded: a hub lookup fails at once, and two-process CPU runs do not oversubscribe.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

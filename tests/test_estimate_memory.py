@@ -7,9 +7,9 @@ import re
 import pytest
 from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs_all_cold
 from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs_all_cold
-from estimate_memory import GIB, count_model_params, estimate, main, parse_count
 from transformers import LlamaConfig
 
+from ftkit.commands.estimate_memory import GIB, count_model_params, estimate, main, parse_count
 from ftkit.modeling import load_config, load_model, load_tokenizer
 
 P3B = 3_000_000_000

@@ -1,19 +1,17 @@
-"""scripts/m2_to_jsonl.py: M2 corpora to {"source", "target"} rows."""
+"""ftkit/commands/m2_to_jsonl.py (scripts/m2_to_jsonl.py): M2 corpora to {"source", "target"} rows."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-from m2_to_jsonl import apply_edits, detokenize, main  # noqa: E402
+from ftkit.commands.m2_to_jsonl import apply_edits, detokenize, main
+from m2scorer import parse_m2
 
-from m2scorer import parse_m2  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DATA = Path(os.environ.get("GEC_DATA", REPO.parent / "shared" / "gec-data"))
 CONLL14 = DATA / "conll14-test" / "noalt" / "official-2014.combined.m2"

@@ -7,6 +7,7 @@ rate, betas, eps and schedule. These tests pin that, so a change in accelerate o
 """
 
 import json
+import os
 
 import pytest
 import torch
@@ -16,11 +17,11 @@ from conftest import REPO, SAMPLE, free_port, run_command, run_deepspeed
 
 pytestmark = pytest.mark.slow
 CONFIGS = REPO / "ds_configs"
-# finetune.main with deepspeed.initialize wrapped, to report the optimizer DeepSpeed ended up with.
+# finetune.main with deepspeed.initialize wrapped, to report the optimizer DeepSpeed ended up with (run with
+# the repository on PYTHONPATH, for `import finetune`).
 PROBE = """
 import json, sys
 import deepspeed
-sys.path.insert(0, {repo!r})
 import finetune
 
 initialize = deepspeed.initialize
@@ -29,13 +30,13 @@ def probe(*args, **kwargs):
     engine, optimizer, *rest = initialize(*args, **kwargs)
     basic = engine.basic_optimizer
     keys = ("lr", "betas", "eps", "weight_decay")
-    groups = [{{k: v for k, v in g.items() if k in keys}} for g in basic.param_groups]
-    report = {{
+    groups = [{k: v for k, v in g.items() if k in keys} for g in basic.param_groups]
+    report = {
         "optimizer": type(basic).__name__,
         "adamw_mode": getattr(basic, "adam_w_mode", None),
         "zero_optimizer": type(optimizer).__name__,
         "groups": groups,
-    }}
+    }
     if engine.global_rank == 0:
         print("OFFLOAD_PROBE " + json.dumps(report), flush=True)
     return (engine, optimizer, *rest)
@@ -72,7 +73,7 @@ def losses(output_dir):
 def train_with_probe(tmp_path, model, config) -> dict:
     """Train `model` with DeepSpeed `config` (one CPU process); return the probe's report."""
     probe = tmp_path / "probe.py"
-    probe.write_text(PROBE.format(repo=str(REPO)))
+    probe.write_text(PROBE)
     command = [
         "deepspeed",
         "--num_gpus",
@@ -89,7 +90,15 @@ def train_with_probe(tmp_path, model, config) -> dict:
         str(tmp_path / "out"),
         *TRAIN_ARGS,
     ]
-    result = run_command(command, 900, cwd=REPO)
+    result = run_command(
+        command,
+        900,
+        cwd=REPO,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))),
+        },
+    )
     if result.returncode != 0:
         pytest.fail(f"{' '.join(command)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
     line = next(line for line in result.stdout.splitlines() if line.startswith("OFFLOAD_PROBE "))

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
-from prepare_eval_set import main, unsegment
 
 from conftest import REPO
+from ftkit.commands.prepare_eval_set import main, unsegment
 from m2scorer import score_files
 
 GEC_DATA = REPO.parent / "shared" / "gec-data"

@@ -20,11 +20,11 @@ def test_ctrl_c_kills_the_commands_whole_process_group(tmp_path):
     # A launcher (bash) and its rank (sleep), as deepspeed and the finetune.py it starts.
     pid_file = tmp_path / "rank.pid"
     launcher = f"sleep 300 & echo $! > {pid_file}; wait"
-    script = (
-        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r}); from conftest import run_command; "
-        f"run_command(['bash', '-c', {launcher!r}], 600)"
+    script = f"from conftest import run_command; run_command(['bash', '-c', {launcher!r}], 600)"
+    # `python -c` imports from its working folder: tests/, where conftest is.
+    pytest_process = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO / "tests", stderr=subprocess.PIPE, text=True
     )
-    pytest_process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not pid_file.is_file() or not pid_file.read_text().strip():
         assert time.monotonic() < deadline and pytest_process.poll() is None, pytest_process.stderr.read()

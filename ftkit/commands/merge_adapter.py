@@ -5,7 +5,7 @@ checkpoint-N); its base model is the one adapter_config.json names (base_model_n
 folder holds full weights (sharded safetensors), config, tokenizer and the run's run_args.json, so
 `finetune.py --do_predict`, eval_gec.sh and interactive_generate.py use it like any finetuned model.
 
-Usage:
+Usage (from a clone; installed, `ftkit-merge-adapter` takes the same arguments):
     python scripts/merge_adapter.py --adapter outputs/lora-run --out outputs/lora-run-merged
 """
 
@@ -16,9 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ftkit.adapters import merge_adapter, read_adapter_config  # noqa: E402
-from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer  # noqa: E402
+from ftkit.adapters import merge_adapter, read_adapter_config
+from ftkit.frameworks import framework_of
+from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer
 
 
 def merge(adapter: Path, out: Path, shard_size: str = "5GB", trust_remote_code: bool = False) -> Path:
@@ -31,10 +31,9 @@ def merge(adapter: Path, out: Path, shard_size: str = "5GB", trust_remote_code: 
     if read_adapter_config(adapter) is None:
         raise ModelLoadError(f"{adapter} has no adapter_config.json: not a PEFT adapter folder.")
     config = load_config(str(adapter), trust_remote_code)
-    framework = "seq2seq" if config.is_encoder_decoder else "clm"
     tokenizer = load_tokenizer(str(adapter), trust_remote_code)
     # The checkpoint's own dtype: merging adds the low-rank update to each weight in place.
-    model = load_model(str(adapter), framework, config, tokenizer, "auto", trust_remote_code)
+    model = load_model(str(adapter), framework_of(config), config, tokenizer, "auto", trust_remote_code)
     merged = merge_adapter(model)
     merged.save_pretrained(out, max_shard_size=shard_size)
     tokenizer.save_pretrained(out)

@@ -1,6 +1,6 @@
 """Convert a checkpoint to sharded safetensors, the layout finetune.py writes and loads memory-mapped.
 
-Usage:
+Usage (from a clone; installed, `ftkit-convert-checkpoint` takes the same arguments):
     python scripts/convert_checkpoint.py SRC OUT [--max_shard_size 5GB] [--dtype auto]
 
 SRC is one of

@@ -13,7 +13,7 @@ GPU ZeRO-2 needs 2 + 18 = 20 B/param, and ZeRO-3 spreads 18 B/param over all GPU
 ZeRO-1 has no DeepSpeed estimator; its row is ZeRO-2's plus the full 16-bit gradients that stage 1 keeps
 on every GPU (it partitions optimizer states only).
 
-Usage:
+Usage (from a clone; installed, `ftkit-estimate-memory` takes the same arguments):
     python scripts/estimate_memory.py --params 7e9 --gpus 8            # also 7B, 350M
     python scripts/estimate_memory.py --model /checkpoints/google_flan_t5_xl --gpus 4 --nodes 2
 """

@@ -1,6 +1,6 @@
 """Turn an M2 corpus (FCE, W&I+LOCNESS, NUCLE, Lang-8 as released for BEA-2019, ...) into training rows.
 
-Usage:
+Usage (from a clone; installed, `ftkit-m2-to-jsonl` takes the same arguments):
     python scripts/m2_to_jsonl.py GOLD.m2 OUT.jsonl [--annotator N|all] [--detokenize]
 
 Each sentence becomes one ``{"source": ..., "target": ...}`` JSON line: the target is the S line with the
@@ -27,11 +27,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from m2scorer import GoldSentence  # noqa: E402
-from m2scorer.align import GoldEdit  # noqa: E402
-from m2scorer.reader import read_m2  # noqa: E402
+from m2scorer import GoldSentence
+from m2scorer.align import GoldEdit
+from m2scorer.reader import read_m2
 
 
 def apply_edits(source: str, edits: Sequence[GoldEdit]) -> str:

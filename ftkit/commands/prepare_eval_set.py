@@ -1,6 +1,6 @@
 """Build a standard evaluation set folder for eval_gec.sh from an M2 gold file.
 
-Usage:
+Usage (from a clone; installed, `ftkit-prepare-eval-set` takes the same arguments):
     python scripts/prepare_eval_set.py conll14 --m2 path/to/official-2014.combined.m2
     python scripts/prepare_eval_set.py nlpcc18 --m2 path/to/NLPCC2018_GEC/   # searched for its usual file
     python scripts/prepare_eval_set.py my_set --m2 my.m2 [--metric m2|m2_char|errant] [--out data/eval/my_set]
@@ -34,12 +34,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from m2scorer import M2FormatError  # noqa: E402
-from m2scorer.reader import UNSEGMENTED_SHARE, read_m2, unsegmented_share  # noqa: E402
+from m2scorer import M2FormatError
+from m2scorer.reader import UNSEGMENTED_SHARE, read_m2, unsegmented_share
 
 METRICS = ("m2", "m2_char", "errant")
+# <repo>/data: this file is the clone's (an editable install, as the README sets up).
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2] / "data"
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "(--metric m2_char) [on for nlpcc18 and Chinese/Japanese golds, off otherwise]",
     )
     args = parser.parse_args(argv)
-    data_root = Path(os.environ.get("DATA_ROOT") or REPO / "data")
+    data_root = Path(os.environ.get("DATA_ROOT") or DEFAULT_DATA_ROOT)
     out = args.out or data_root / "eval" / args.name
     try:
         gold_path = find_gold(args.name, args.m2)
