@@ -39,9 +39,10 @@ import torch
 import transformers
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
-from ftkit.args import FRAMEWORKS, DataArguments
-from ftkit.data import ENCODERS
-from ftkit.generation import GenerationSettings, generate_one, template_for
+from ftkit.args import DataArguments
+from ftkit.frameworks import FRAMEWORKS, Framework, framework_of
+from ftkit.generation import GenerationSettings, generate_one
+from ftkit.integrity import template_for
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
 
@@ -83,14 +84,14 @@ SETTABLE = {
 class Session:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
-    framework: str
+    framework: Framework
     template: str
     settings: GenerationSettings
     max_source_length: int
 
     def encode(self, source: str) -> list[int]:
         """The same input ids `--do_predict` gives the model for this source; says so when it was cut."""
-        encoded = ENCODERS[self.framework](
+        encoded = self.framework.encode(
             {"source": [source]},
             self.tokenizer,
             self.template,
@@ -108,7 +109,7 @@ class Session:
         s = self.settings
         sampling = f"on (temperature {s.temperature}, top_p {s.top_p})" if s.do_sample else "off"
         return (
-            f"framework {self.framework}, template {self.template}, beams {s.num_beams}, "
+            f"framework {self.framework.name}, template {self.template}, beams {s.num_beams}, "
             f"sample {sampling}, max_new_tokens {s.max_new_tokens}"
         )
 
@@ -194,12 +195,11 @@ def load_session(args: argparse.Namespace, scratch: Path) -> Session:
     if path.is_dir() and (path / "config.json").is_file() and not has_weights(path):
         load_from = str(consolidate_zero_checkpoint(path, scratch))
     config = load_config(load_from, args.trust_remote_code)
-    framework = "seq2seq" if config.is_encoder_decoder else "clm"
-    if args.framework not in (None, framework):
+    framework = framework_of(config)
+    if args.framework not in (None, framework.name):
         raise ModelLoadError(
-            f"--framework {args.framework} contradicts the model: {path} is "
-            f"{'an encoder-decoder' if config.is_encoder_decoder else 'a decoder-only'} model "
-            f"({config.model_type}). Pass --framework {framework} or leave it out."
+            f"--framework {args.framework} contradicts the model: {path} is {framework.description} "
+            f"({config.model_type}). Pass --framework {framework.name} or leave it out."
         )
     template = template_for(path, args.prompt_template)
     if template not in TEMPLATES:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,8 +23,7 @@ from transformers.generation.utils import ALL_CACHE_NAMES
 from transformers.modeling_outputs import BaseModelOutput
 
 from ftkit.data import IGNORE_INDEX
-from ftkit.integrity import RUN_ARGS, read_run_arguments
-from ftkit.templates import DEFAULT_TEMPLATE
+from ftkit.frameworks import Framework, framework_of
 
 
 @dataclass
@@ -96,19 +94,6 @@ def stop_token_ids(tokenizer: PreTrainedTokenizerBase, generation_config: Any = 
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
-def generation_padding_side(framework: str) -> str:
-    """Where a generation batch is padded: a decoder-only prompt must end at the last column, where
-    generation appends; an encoder's rows must start at column 0 (BART/mBART/Marian take positions from
-    arange, so on the left a row's output would depend on the lengths of the rows sharing its batch)."""
-    return "left" if framework == "clm" else "right"
-
-
-def new_tokens(generated: torch.Tensor, prompt_width: int, framework: str) -> torch.Tensor:
-    """The answer part of `generate`'s output: a decoder-only model's follows its prompt (padded on the left
-    to `prompt_width`), an encoder-decoder's follows the decoder start token (BART's is its EOS)."""
-    return generated[:, prompt_width:] if framework == "clm" else generated[:, 1:]
-
-
 # The first stretch of new tokens after which finished rows leave the batch; each later stretch is twice as
 # long. Short, because a generate call costs little beside the steps that ended rows spend in the batch:
 # predicting CoNLL-2014 with the demo checkpoint (median output 7 tokens), a first stretch of 8 gave
@@ -132,7 +117,7 @@ def releases_finished_rows(model: PreTrainedModel, gen_kwargs: dict[str, Any], s
     greedy = gen_kwargs.get("num_beams") in (None, 1) and not gen_kwargs.get("do_sample")
     peft_config = getattr(model, "active_peft_config", None)
     prompt_learning = peft_config is not None and peft_config.is_prompt_learning
-    if prompt_learning and model.config.is_encoder_decoder:
+    if prompt_learning and framework_of(model.config).encoder_decoder:
         return False
     return greedy and "max_new_tokens" in gen_kwargs and not synced_gpus
 
@@ -197,7 +182,8 @@ def generate_releasing_finished(
     the batch and the KV cache (and the encoder's output), and the rest continue from the cache. Each row's
     tokens are the ones one call gives: a step computes every row on its own, whichever rows share its batch.
     """
-    if model.config.is_encoder_decoder:
+    encoder_decoder = framework_of(model.config).encoder_decoder
+    if encoder_decoder:
         encoded = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
         inputs: dict[str, Any] = {"encoder_outputs": encoded, "attention_mask": attention_mask}
         # The decoder's own sequence, which generate starts with the decoder start token.
@@ -231,7 +217,7 @@ def generate_releasing_finished(
         running = (~ended).nonzero().flatten()
         cache = getattr(result, CACHE)
         cache.batch_select_indices(running)
-        if model.config.is_encoder_decoder:
+        if encoder_decoder:
             encoded = BaseModelOutput(last_hidden_state=encoded.last_hidden_state[running])
             # Only with a decoder mask as wide as its sequence does generate feed the decoder just the tokens
             # its cache lacks (without, it feeds them all again, after the cached ones).
@@ -252,8 +238,8 @@ def decode(
     token_ids: np.ndarray | list[list[int]],
     stop_ids: list[int] | None = None,
 ) -> list[str]:
-    """Decode generated ids (new tokens only, see new_tokens) to one single-line string per row, cut at the
-    first of `stop_ids` (default: `stop_token_ids(tokenizer)`).
+    """Decode generated ids (new tokens only, see Framework.new_tokens) to one single-line string per row,
+    cut at the first of `stop_ids` (default: `stop_token_ids(tokenizer)`).
 
     A row goes on after its stop token when generation stopped on other ids, or when the row ended in a
     batch that continued: what follows is not part of the answer.
@@ -282,32 +268,10 @@ def at_length_limit(
     )
 
 
-def saved_run_args(model_path: str | Path) -> dict[str, Any]:
-    """The arguments a model was trained with (`run_args.json`), so it is prompted the same way.
-
-    Looks in the model folder (every checkpoint and saved model carries its own), then in the folder above
-    (the run folder of an older `checkpoint-N`). Returns {} when neither has one (a model not trained by
-    this toolkit).
-    """
-    model_path = Path(model_path)
-    for folder in (model_path, model_path.parent):
-        if (folder / RUN_ARGS).is_file():
-            return read_run_arguments(folder) or {}
-    return {}
-
-
-def template_for(model_path: str | Path, requested: str | None = None) -> str:
-    """The prompt template for a model: the one asked for, else the one it was trained with, else the default.
-
-    A model is only as good as the prompts it saw in training; every entry point resolves the template here.
-    """
-    return requested or saved_run_args(model_path).get("prompt_template") or DEFAULT_TEMPLATE
-
-
 def generate_one(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    framework: str,
+    framework: Framework,
     input_ids: list[int],
     settings: GenerationSettings,
     stream: bool = False,
@@ -334,4 +298,4 @@ def generate_one(
             eos_token_id=stop_ids,
             **settings.kwargs(),
         )
-    return decode(tokenizer, new_tokens(generated, ids.shape[1], framework).tolist(), stop_ids)[0]
+    return decode(tokenizer, framework.new_tokens(generated, ids.shape[1]).tolist(), stop_ids)[0]

@@ -18,6 +18,7 @@ from conftest import EVAL_SAMPLE
 from ftkit import training
 from ftkit.args import ConfigurationError, check_output_file
 from ftkit.data import PaddingCollator, encode_clm, encode_dataset, encode_seq2seq
+from ftkit.frameworks import CLM, SEQ2SEQ, framework_of
 from ftkit.generation import (
     MIN_SHARED_PREFIX,
     GenerationSettings,
@@ -26,8 +27,6 @@ from ftkit.generation import (
     generate_one,
     generate_releasing_finished,
     generation_kwargs,
-    generation_padding_side,
-    new_tokens,
     shared_prefix_length,
     stop_token_ids,
 )
@@ -51,7 +50,7 @@ def chaotic_model(tiny_model, tmp_path_factory):
     def get(family):
         if family not in built:
             path = str(tiny_model(family))
-            framework = "seq2seq" if load_config(path).is_encoder_decoder else "clm"
+            framework = framework_of(load_config(path))
             tokenizer = load_tokenizer(path)
             model = load_model(path, framework, load_config(path), tokenizer)
             torch.manual_seed(0)
@@ -74,11 +73,10 @@ def load(path, framework):
 
 def one_at_a_time(model, tokenizer, framework, sources):
     """Generate for each source alone: no padding anywhere."""
-    encode = encode_clm if framework == "clm" else encode_seq2seq
     outputs = []
-    for ids in encode({"source": sources}, tokenizer, "gec", 256, 256)["input_ids"]:
+    for ids in framework.encode({"source": sources}, tokenizer, "gec", 256, 256)["input_ids"]:
         generated = model.generate(torch.tensor([ids]), **KWARGS)
-        outputs.append(new_tokens(generated, len(ids), framework)[0])
+        outputs.append(framework.new_tokens(generated, len(ids))[0])
     return outputs
 
 
@@ -105,7 +103,7 @@ def test_batched_left_padded_greedy_equals_single(chaotic_model, family):
 
     batched = [until_eos(row, tokenizer.eos_token_id) for row in generated]
     expected = [
-        until_eos(row, tokenizer.eos_token_id) for row in one_at_a_time(model, tokenizer, "clm", SOURCES)
+        until_eos(row, tokenizer.eos_token_id) for row in one_at_a_time(model, tokenizer, CLM, SOURCES)
     ]
     assert batched == expected
     assert len({tuple(ids) for ids in expected}) == len(SOURCES), "equal outputs would not show a mix-up"
@@ -117,18 +115,17 @@ def test_releasing_finished_rows_gives_the_ids_of_one_generate_call(chaotic_mode
     computed once for all rows."""
     path, framework = chaotic_model(family)
     model, tokenizer = load(path, framework)
-    encode = encode_clm if framework == "clm" else encode_seq2seq
-    prompts = encode({"source": SOURCES}, tokenizer, "gec", 256, 256)["input_ids"]
-    collate = PaddingCollator(tokenizer, padding_side=generation_padding_side(framework))
+    prompts = framework.encode({"source": SOURCES}, tokenizer, "gec", 256, 256)["input_ids"]
+    collate = PaddingCollator(tokenizer, padding_side=framework.generation_padding_side)
     batch = collate([{"input_ids": ids} for ids in prompts])
-    if framework == "clm":
+    if not framework.encoder_decoder:
         assert shared_prefix_length(batch["input_ids"], batch["attention_mask"]) >= MIN_SHARED_PREFIX
     # A random model never writes EOS: let tokens that rows write midway end them, at different steps.
-    written = new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1], framework)
+    written = framework.new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1])
     ends_on = [tokenizer.eos_token_id, int(written[0, 1]), int(written[3, 5])]
     model.generation_config.eos_token_id = ends_on
 
-    expected = new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1], framework)
+    expected = framework.new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1])
     released = generate_releasing_finished(model, batch["input_ids"], batch["attention_mask"], KWARGS, 2)
 
     ends = {next((i for i, t in enumerate(r.tolist()) if t in ends_on), None) for r in expected}
@@ -143,7 +140,7 @@ def test_releasing_finished_rows_keeps_a_forced_eos_at_the_limit(chaotic_model):
     prompts = encode_seq2seq({"source": SOURCES}, tokenizer, "gec", 256, 256)["input_ids"]
     batch = PaddingCollator(tokenizer, padding_side="right")([{"input_ids": ids} for ids in prompts])
 
-    expected = new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1], "seq2seq")
+    expected = SEQ2SEQ.new_tokens(model.generate(**batch, **KWARGS), batch["input_ids"].shape[1])
     released = generate_releasing_finished(model, batch["input_ids"], batch["attention_mask"], KWARGS, 2)
 
     assert torch.equal(released, expected)
@@ -222,13 +219,9 @@ def test_progress_counts_sentences_and_the_outputs_at_the_length_limit(
     model.generation_config.eos_token_id = None
     kwargs = generation_kwargs(num_beams=beams, max_new_tokens=12)
     stop_ids = stop_token_ids(tokenizer, model.generation_config)
-    encode = encode_clm if framework == "clm" else encode_seq2seq
-    alone = [
-        new_tokens(model.generate(torch.tensor([ids]), eos_token_id=stop_ids, **kwargs), len(ids), framework)[
-            0
-        ]
-        for ids in encode({"source": VARIED}, tokenizer, "gec", 256, 256)["input_ids"]
-    ]
+    prompts = framework.encode({"source": VARIED}, tokenizer, "gec", 256, 256)["input_ids"]
+    generated = [model.generate(torch.tensor([ids]), eos_token_id=stop_ids, **kwargs) for ids in prompts]
+    alone = [framework.new_tokens(row, len(ids))[0] for row, ids in zip(generated, prompts, strict=True)]
     at_limit = sum(len(row) == 12 and not set(row.tolist()) & set(stop_ids) for row in alone)
     assert 0 < at_limit < len(VARIED), "all or none at the limit would not test the count"
 
@@ -305,7 +298,7 @@ def ends_midway(chaotic_model):
     generation config knows no EOS: generation must stop on the tokenizer's EOS anyway. Returns the model,
     the tokenizer and the ids written up to that EOS."""
     model, tokenizer = load(*chaotic_model("llama"))
-    written = one_at_a_time(model, tokenizer, "clm", SOURCES[:1])[0].tolist()
+    written = one_at_a_time(model, tokenizer, CLM, SOURCES[:1])[0].tolist()
     stop = next(t for t in written[3:] if t not in written[:3])
     tokenizer.eos_token = tokenizer.convert_ids_to_tokens(stop)
     model.generation_config.eos_token_id = None
@@ -316,7 +309,7 @@ def test_the_repl_stops_streaming_at_the_tokenizers_eos(ends_midway, capsys):
     model, tokenizer, answer = ends_midway
     ids = encode_clm({"source": SOURCES[:1]}, tokenizer, "gec", 256, 256)["input_ids"][0]
     settings = GenerationSettings(max_new_tokens=12)
-    text = generate_one(model, tokenizer, "clm", ids, settings, stream=True)
+    text = generate_one(model, tokenizer, CLM, ids, settings, stream=True)
     assert text == decode(tokenizer, [answer])[0]
     # The tokenizer does not know the token made EOS here as special: the stream may show it.
     streamed = capsys.readouterr().out.strip()
@@ -325,8 +318,8 @@ def test_the_repl_stops_streaming_at_the_tokenizers_eos(ends_midway, capsys):
 
 def test_prediction_stops_at_the_tokenizers_eos(ends_midway, tmp_path):
     model, tokenizer, answer = ends_midway
-    dataset = encode_dataset(Dataset.from_dict({"source": SOURCES}), "clm", tokenizer, "gec", 256, 256)
-    predictions = predict(prediction_trainer(model, tokenizer, "clm", tmp_path, 4), dataset, KWARGS)
+    dataset = encode_dataset(Dataset.from_dict({"source": SOURCES}), CLM, tokenizer, "gec", 256, 256)
+    predictions = predict(prediction_trainer(model, tokenizer, CLM, tmp_path, 4), dataset, KWARGS)
     assert predictions[0] == decode(tokenizer, [answer])[0]
 
 

@@ -13,7 +13,9 @@ import pytest
 import finetune
 import interactive_generate
 from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_deepspeed
-from ftkit.generation import GenerationSettings, generation_kwargs, saved_run_args
+from ftkit.frameworks import CLM
+from ftkit.generation import GenerationSettings, generation_kwargs
+from ftkit.integrity import saved_run_args
 from ftkit.modeling import load_tokenizer
 
 SOURCES = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()[:3]
@@ -171,7 +173,7 @@ def test_one_definition_of_generation_defaults(tiny_model, tmp_path):
 
 def test_a_cut_input_is_reported(tiny_model, capsys):
     tokenizer = load_tokenizer(str(tiny_model("llama")))
-    session = interactive_generate.Session(None, tokenizer, "clm", "gec", GenerationSettings(4), 40)
+    session = interactive_generate.Session(None, tokenizer, CLM, "gec", GenerationSettings(4), 40)
     assert len(session.encode(" ".join(SOURCES * 4))) <= 40
     assert "more than --max_source_length 40: the end of the source is cut" in capsys.readouterr().err
     session.encode(SOURCES[0])
