@@ -32,18 +32,17 @@ from peft import (
     PromptEncoderConfig,
     PromptTuningConfig,
     PromptTuningInit,
-    TaskType,
     get_peft_model,
     prepare_model_for_kbit_training,
 )
 from transformers import BitsAndBytesConfig, PreTrainedModel
 
 from ftkit.args import PeftArguments
+from ftkit.frameworks import Framework
 
 logger = logging.getLogger(__name__)
 
 ADAPTER_CONFIG = "adapter_config.json"
-TASK_TYPES = {"seq2seq": TaskType.SEQ_2_SEQ_LM, "clm": TaskType.CAUSAL_LM}
 
 
 def read_adapter_config(path: str | Path) -> dict[str, Any] | None:
@@ -73,10 +72,10 @@ def lora_config(
     )
 
 
-def build_peft_config(args: PeftArguments, framework: str, tokenizer_name_or_path: str) -> PeftConfig:
+def build_peft_config(args: PeftArguments, framework: Framework, tokenizer_name_or_path: str) -> PeftConfig:
     """The peft config for --finetuning_type (not full); `tokenizer_name_or_path` reads
     --prompt_tuning_init_text."""
-    task_type = TASK_TYPES[framework]
+    task_type = framework.peft_task_type
     kind = args.finetuning_type
     if kind == "lora":
         return lora_config(args.lora_r, args.lora_alpha, args.lora_dropout, args.lora_target, task_type)
@@ -113,7 +112,7 @@ def quantization_config(bits: int | None, compute_dtype: torch.dtype) -> BitsAnd
 def wrap_for_training(
     model: PreTrainedModel | PeftModel,
     args: PeftArguments,
-    framework: str,
+    framework: Framework,
     tokenizer_name_or_path: str,
     gradient_checkpointing: bool = False,
 ) -> PreTrainedModel | PeftModel:
@@ -133,6 +132,13 @@ def wrap_for_training(
         # Checkpointed blocks whose inputs need no grad would give the frozen base's adapters none.
         model.enable_input_require_grads()
     return get_peft_model(model, build_peft_config(args, framework, tokenizer_name_or_path))
+
+
+def is_prompt_learning(model: torch.nn.Module) -> bool:
+    """Whether `model` runs a prompt-learning adapter (prompt, prefix or p-tuning): one that prepends virtual
+    tokens of its own (and labels for them) to every input, instead of changing weights."""
+    peft_config = getattr(model, "active_peft_config", None)
+    return peft_config is not None and peft_config.is_prompt_learning
 
 
 def load_adapter(model: PreTrainedModel, adapter_path: str | Path, is_trainable: bool = False) -> PeftModel:

@@ -1,7 +1,7 @@
 """Reading GEC data, encoding it for seq2seq or clm, and padding batches.
 
-Encoding keeps the one seq2seq/clm difference in data: a seq2seq model reads the prompt and predicts the
-target; a clm model reads prompt + target + EOS and is trained on the target tokens only.
+A seq2seq model reads the prompt and predicts the target (encode_seq2seq); a clm model reads prompt + target
++ EOS and is trained on the target tokens only (encode_clm). Each Framework (ftkit.frameworks) names its own.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from datasets import Dataset
 from transformers import DataCollatorWithFlattening, PreTrainedTokenizerBase
 
 from ftkit.templates import TemplateError, build_prompt, uses_chat_template
+
+if TYPE_CHECKING:  # ftkit.frameworks names this module's encoders
+    from ftkit.frameworks import Framework
 
 logger = logging.getLogger(__name__)
 
@@ -315,16 +318,13 @@ def encode_clm(
     }
 
 
-ENCODERS = {"seq2seq": encode_seq2seq, "clm": encode_clm}
-
-
 # Columns the encoders add for log_truncation: lengths in tokens before a cut (EOS included).
 LENGTH_COLUMNS = ("prompt_length", "target_length")
 
 
 def encode_dataset(
     dataset: Dataset,
-    framework: str,
+    framework: Framework,
     tokenizer: PreTrainedTokenizerBase,
     template: str,
     max_source_length: int,
@@ -337,7 +337,7 @@ def encode_dataset(
     Sources and targets that had to be cut are counted in a warning that names the data (`name`).
     """
     encoded = dataset.map(
-        ENCODERS[framework],
+        framework.encode,
         batched=True,
         num_proc=num_proc,
         remove_columns=dataset.column_names,

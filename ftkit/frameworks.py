@@ -7,11 +7,14 @@ and the code its new attributes name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from peft import TaskType
 from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, PretrainedConfig
+
+from ftkit.data import encode_clm, encode_seq2seq
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class Framework:
     encoder_decoder: bool  # the model config's is_encoder_decoder
     auto_model: type  # the transformers Auto class that loads it
     peft_task_type: TaskType
+    # Tokenises a batch of sources (and targets) into the model's inputs and labels (ftkit.data).
+    encode: Callable[..., dict]
     # Where a generation batch is padded: a decoder-only prompt must end at the last column, where generation
     # appends; an encoder's rows must start at column 0 (BART/mBART/Marian take positions from arange, so on
     # the left a row's output would depend on the lengths of the rows sharing its batch).
@@ -38,6 +43,7 @@ SEQ2SEQ = Framework(
     encoder_decoder=True,
     auto_model=AutoModelForSeq2SeqLM,
     peft_task_type=TaskType.SEQ_2_SEQ_LM,
+    encode=encode_seq2seq,
     generation_padding_side="right",
 )
 CLM = Framework(
@@ -46,6 +52,7 @@ CLM = Framework(
     encoder_decoder=False,
     auto_model=AutoModelForCausalLM,
     peft_task_type=TaskType.CAUSAL_LM,
+    encode=encode_clm,
     generation_padding_side="left",
 )
 FRAMEWORKS = {framework.name: framework for framework in (SEQ2SEQ, CLM)}

@@ -1,4 +1,4 @@
-"""Loading the tokenizer and model: the one place that branches on seq2seq vs clm."""
+"""Loading the tokenizer and the model (the class its Framework names), with its adapter."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from huggingface_hub import constants, scan_cache_dir, try_to_load_from_cache
 from huggingface_hub.errors import CacheNotFound, HFValidationError
 from transformers import (
     AutoConfig,
-    AutoModelForCausalLM,
-    AutoModelForSeq2SeqLM,
     AutoTokenizer,
     PretrainedConfig,
     PreTrainedModel,
@@ -25,14 +23,14 @@ from transformers.integrations import is_deepspeed_zero3_enabled
 from transformers.utils import is_flash_attn_2_available
 
 from ftkit.adapters import load_adapter, read_adapter_config
+from ftkit.frameworks import Framework
 from ftkit.loading import (
     SAFETENSORS_INDEX,
-    freed_memory_returned,
     load_zero3_model,
-    log_load,
     safetensors_problem,
     safetensors_weight_map,
 )
+from ftkit.memory import freed_memory_returned, log_load
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +278,7 @@ def weights_dtype(training: bool, deepspeed: bool, bf16: bool, fp16: bool) -> to
 
 def load_model(
     name_or_path: str,
-    framework: str,
+    framework: Framework,
     config: PretrainedConfig,
     tokenizer: PreTrainedTokenizerBase,
     dtype: torch.dtype | str = "auto",
@@ -308,7 +306,7 @@ def load_model(
     Raises:
         CheckpointMismatchError: under ZeRO-3, a checkpoint whose tensors do not match the model's.
     """
-    auto = AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM
+    auto = framework.auto_model
     if attn_implementation is None:
         attn_implementation = fastest_attn_implementation(framework, config, half_precision)
     adapter_base = base_model_path(name_or_path)
@@ -339,7 +337,8 @@ def load_model(
         model = load_adapter(model, name_or_path, is_trainable=adapter_trainable)
     log_load(name_or_path, time.perf_counter() - started)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    if framework == "clm":
+    # A decoder-only config often has none (GPT-2); an encoder-decoder's is the one its decoder inputs use.
+    if not framework.encoder_decoder:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model
 
@@ -367,14 +366,14 @@ def transformers_model_class(auto: type, config: PretrainedConfig) -> type[PreTr
         return None
 
 
-def fastest_attn_implementation(framework: str, config: PretrainedConfig, half_precision: bool) -> str | None:
+def fastest_attn_implementation(
+    framework: Framework, config: PretrainedConfig, half_precision: bool
+) -> str | None:
     """flash_attention_2 on a CUDA GPU with flash-attn installed, for a half-precision run of a model that
     supports it; else None, which lets transformers take SDPA where the model has it and eager otherwise."""
     if not (half_precision and is_flash_attn_2_available()):
         return None
-    model_class = transformers_model_class(
-        AutoModelForSeq2SeqLM if framework == "seq2seq" else AutoModelForCausalLM, config
-    )
+    model_class = transformers_model_class(framework.auto_model, config)
     return "flash_attention_2" if getattr(model_class, "_supports_flash_attn", False) else None
 
 

@@ -36,6 +36,7 @@ import torch
 from transformers import PreTrainedModel, TrainerCallback
 
 from ftkit.data import IGNORE_INDEX, keep_target_logits
+from ftkit.frameworks import framework_of
 
 logger = logging.getLogger(__name__)
 
@@ -93,19 +94,20 @@ class ModelFlops:
     @classmethod
     def of(cls, model: PreTrainedModel) -> ModelFlops:
         config = model.config
+        encoder_decoder = framework_of(config).encoder_decoder
         embedding = model.get_input_embeddings().weight
         output = model.get_output_embeddings()
         # An embedding lookup does no multiply-adds; the output projection (tied or not) does.
         lookup = 0 if output is not None and output.weight is embedding else _numel(embedding)
         matmul = sum(_numel(p) for p in model.parameters()) - lookup
         encoder = 0
-        if config.is_encoder_decoder:
+        if encoder_decoder:
             encoder = sum(_numel(p) for p in model.get_encoder().parameters() if p is not embedding)
         layers = getattr(config, "num_hidden_layers", 0) or 0
         return cls(
             encoder_params=encoder,
             decoder_params=matmul - encoder,
-            encoder_layers=layers if config.is_encoder_decoder else 0,
+            encoder_layers=layers if encoder_decoder else 0,
             decoder_layers=getattr(config, "num_decoder_layers", None) or layers,
             width=getattr(config, "hidden_size", 0) or 0,
         )
@@ -173,7 +175,7 @@ class ThroughputCallback(TrainerCallback):
         self._device = args.device
         self._peak = peak_flops(args.device)
         if model is not None:
-            self._encoder_decoder = bool(model.config.is_encoder_decoder)
+            self._encoder_decoder = framework_of(model.config).encoder_decoder
             self._flops = ModelFlops.of(model)
         if args.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(args.device)
@@ -257,7 +259,7 @@ def computes_target_logits_only(model: torch.nn.Module) -> bool:
         if peft_config.is_prompt_learning:
             return False
         model = model.get_base_model()
-    if not isinstance(model, PreTrainedModel) or model.config.is_encoder_decoder:
+    if not isinstance(model, PreTrainedModel) or framework_of(model.config).encoder_decoder:
         return False
     return "logits_to_keep" in inspect.signature(model.forward).parameters
 

@@ -24,17 +24,16 @@ from transformers.integrations import is_deepspeed_zero3_enabled
 
 from ftkit.checkpointing import CrashSafeCheckpointMixin, process_layout
 from ftkit.data import PaddingCollator, packing_collator
+from ftkit.frameworks import Framework
 from ftkit.generation import (
     at_length_limit,
     decode,
     generate_releasing_finished,
-    generation_padding_side,
-    new_tokens,
     releases_finished_rows,
     stop_token_ids,
-    write_lines,
 )
 from ftkit.modeling import count_parameters
+from ftkit.prediction_files import write_lines
 from ftkit.throughput import CountsThroughput
 
 logger = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
     logs carry throughput figures (ftkit.throughput).
     """
 
-    def __init__(self, *args: Any, framework: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, framework: Framework, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.framework = framework
         self.progress: PredictionProgress | None = None  # set by predict()
@@ -106,7 +105,7 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
         self.model.generation_config.max_length = None
         if generated is not None and self.args.predict_with_generate:
             # With left padding every decoder-only prompt ends at the same column, so one slice strips them.
-            generated = new_tokens(generated, inputs["input_ids"].shape[1], self.framework)
+            generated = self.framework.new_tokens(generated, inputs["input_ids"].shape[1])
             self._count_predicted(inputs, generated)
         return loss, generated, labels
 
@@ -119,7 +118,7 @@ def build_trainer(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     training_args: Seq2SeqTrainingArguments,
-    framework: str,
+    framework: Framework,
     train_dataset: Dataset | None = None,
     eval_dataset: Dataset | None = None,
     packing: bool = False,
@@ -299,8 +298,7 @@ def predict(
             max_new_tokens,
         )
     collator = trainer.data_collator
-    padding_side = generation_padding_side(trainer.framework)
-    trainer.data_collator = PaddingCollator(tokenizer, padding_side=padding_side)
+    trainer.data_collator = PaddingCollator(tokenizer, padding_side=trainer.framework.generation_padding_side)
     # The Trainer's bar counts batches as they end; PredictionProgress counts sentences.
     bar = trainer.pop_callback(ProgressCallback)
     trainer.progress = PredictionProgress(

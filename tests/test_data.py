@@ -9,7 +9,6 @@ from transformers import AutoTokenizer
 
 from conftest import SAMPLE
 from ftkit.data import (
-    ENCODERS,
     IGNORE_INDEX,
     DataError,
     PaddingCollator,
@@ -20,6 +19,7 @@ from ftkit.data import (
     load_dataset_file,
     read_examples,
 )
+from ftkit.frameworks import CLM, SEQ2SEQ
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.templates import TEMPLATES, TemplateError, build_prompt
 
@@ -134,10 +134,8 @@ def test_collator_pads_inputs_and_labels_on_one_side(tiny_model, side):
 def test_target_logits_only_give_the_loss_of_the_whole_batch(tiny_model, family):
     path = str(tiny_model(family))
     tokenizer = load_tokenizer(path)
-    model = load_model(path, "clm", load_config(path), tokenizer, torch.float32).eval()
-    rows = encode_dataset(
-        load_dataset_file(SAMPLE / "train.jsonl", True, 8), "clm", tokenizer, "gec", 256, 256
-    )
+    model = load_model(path, CLM, load_config(path), tokenizer, torch.float32).eval()
+    rows = encode_dataset(load_dataset_file(SAMPLE / "train.jsonl", True, 8), CLM, tokenizer, "gec", 256, 256)
     batch = PaddingCollator(tokenizer)([dict(row) for row in rows])
     cut = keep_target_logits(batch)
 
@@ -287,13 +285,13 @@ def test_a_template_longer_than_max_source_length_is_a_clear_error(tiny_model):
         encode_clm({"source": [LONG_SOURCE]}, tokenizer, "gec", 4, 64)
 
 
-@pytest.mark.parametrize("framework, family", [("clm", "gpt2"), ("seq2seq", "t5")])
+@pytest.mark.parametrize("framework, family", [(CLM, "gpt2"), (SEQ2SEQ, "t5")])
 def test_truncated_rows_are_counted_in_the_log(tiny_model, caplog, framework, family):
     tokenizer = load_tokenizer(str(tiny_model(family)))
     dataset = Dataset.from_dict(
         {"source": ["He go .", LONG_SOURCE, LONG_SOURCE + " more"], "target": ["a", "b", LONG_SOURCE]}
     )
-    prompts = ENCODERS[framework]({"source": dataset["source"]}, tokenizer, "gec", 1024, 1024)
+    prompts = framework.encode({"source": dataset["source"]}, tokenizer, "gec", 1024, 1024)
     with caplog.at_level(logging.WARNING, logger="ftkit.data"):
         encoded = encode_dataset(dataset, framework, tokenizer, "gec", 48, 16, name="train.jsonl")
     assert encoded.column_names == ["input_ids", "attention_mask", "labels"]

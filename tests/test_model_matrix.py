@@ -29,8 +29,9 @@ import finetune
 from conftest import REPO, SAMPLE, run_deepspeed
 from ftkit.adapters import merge_adapter
 from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, keep_target_logits, load_dataset_file
+from ftkit.frameworks import CLM, FRAMEWORKS, Framework
 from ftkit.modeling import load_config, load_model, load_tokenizer
-from ftkit.preference import encode_preference_dataset, grpo_dataset, read_gold_sentences
+from ftkit.preference_data import encode_preference_dataset, grpo_dataset, read_gold_sentences
 from ftkit.throughput import computes_target_logits_only
 
 ZERO2 = REPO / "ds_configs" / "zero2.json"
@@ -127,7 +128,9 @@ def load(path: Path, family: str):
     trust = FAMILIES[family].remote_code
     tokenizer = load_tokenizer(str(path), trust)
     config = load_config(str(path), trust)
-    model = load_model(str(path), FAMILIES[family].framework, config, tokenizer, torch.float32, trust)
+    model = load_model(
+        str(path), FRAMEWORKS[FAMILIES[family].framework], config, tokenizer, torch.float32, trust
+    )
     return tokenizer, model.eval()
 
 
@@ -157,7 +160,7 @@ def trained(models, sources, tmp_path_factory):
 
 def fixed_batch_loss(path: Path, family: str) -> float:
     tokenizer, model = load(path, family)
-    framework = FAMILIES[family].framework
+    framework = FRAMEWORKS[FAMILIES[family].framework]
     dataset = encode_dataset(
         load_dataset_file(SAMPLE / "train.jsonl", True, 16), framework, tokenizer, template(family), 256, 64
     )
@@ -194,7 +197,7 @@ def test_target_logits_only_give_the_whole_batchs_loss_and_gradients(models, fam
     if not computes_target_logits_only(model):
         pytest.skip(f"{family}: training computes every logit (no logits_to_keep)")
     dataset = encode_dataset(
-        load_dataset_file(SAMPLE / "train.jsonl", True, 8), "clm", tokenizer, template(family), 256, 64
+        load_dataset_file(SAMPLE / "train.jsonl", True, 8), CLM, tokenizer, template(family), 256, 64
     )
     batch = PaddingCollator(tokenizer)([dict(row) for row in dataset])
     cut = keep_target_logits(batch)
@@ -236,11 +239,11 @@ def test_lora_trains_and_merges_to_the_same_logits(models, tmp_path, family):
     argv = train_argv(models(family), tmp_path, family, "--use_cpu", "--finetuning_type", "lora")
     assert finetune.main([*argv, "--lora_target", lora, "--max_steps", "3"]) == 0
     tokenizer, adapted = load(tmp_path, family)
-    framework = FAMILIES[family].framework
+    framework = FRAMEWORKS[FAMILIES[family].framework]
     lora_b = [p for name, p in adapted.named_parameters() if "lora_B" in name]
     assert lora_b and all(p.abs().sum() > 0 for p in lora_b), "LoRA's B matrices start at 0 and must train"
     batch = tokenizer(["he go to school .", "She have two cat ."], return_tensors="pt", padding=True)
-    if framework == "seq2seq":
+    if framework.encoder_decoder:
         batch["decoder_input_ids"] = torch.full((2, 3), adapted.config.decoder_start_token_id)
     with torch.no_grad():
         expected = adapted(**batch).logits
@@ -251,7 +254,7 @@ def test_lora_trains_and_merges_to_the_same_logits(models, tmp_path, family):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_long_source_keeps_the_answer_cue(models, family):
     tokenizer = load_tokenizer(str(models(family)), FAMILIES[family].remote_code)
-    framework = FAMILIES[family].framework
+    framework = FRAMEWORKS[FAMILIES[family].framework]
     rows = {"source": ["word " * 200 + "end", "short one"], "target": ["fixed", "fixed"]}
     full = encode_dataset(Dataset.from_dict(rows), framework, tokenizer, template(family), 10**6, 64)
     limit = len(prompt_ids(full[1], framework)) + 8  # room for a few source tokens
@@ -266,8 +269,8 @@ def test_long_source_keeps_the_answer_cue(models, family):
     assert cut_short == short
 
 
-def prompt_ids(row: dict, framework: str) -> list[int]:
-    if framework == "seq2seq":
+def prompt_ids(row: dict, framework: Framework) -> list[int]:
+    if framework.encoder_decoder:
         return row["input_ids"]
     return row["input_ids"][: row["labels"].count(IGNORE_INDEX)]
 
@@ -281,8 +284,8 @@ def test_sft_prompts_are_dpo_and_grpo_prompts_token_for_token(models, tmp_path, 
         {"source": "a b", "target": "a b"},
     ]
     gold.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    sft = encode_dataset(Dataset.from_list(rows), "clm", tokenizer, template(family), 256, 64)
-    sft_prompts = [prompt_ids(row, "clm") for row in sft]
+    sft = encode_dataset(Dataset.from_list(rows), CLM, tokenizer, template(family), 256, 64)
+    sft_prompts = [prompt_ids(row, CLM) for row in sft]
     pairs = {
         "prompt": [r["source"] for r in rows],
         "chosen": [r["target"] for r in rows],

@@ -8,15 +8,17 @@ from transformers import Seq2SeqTrainingArguments
 
 import finetune
 from conftest import SAMPLE
-from ftkit.args import ConfigurationError, parse_args, validate_args
+from ftkit.args import ConfigurationError, parse_args
 from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, load_dataset_file
+from ftkit.frameworks import CLM
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.training import build_trainer
+from ftkit.validation import validate_args
 
 
 def sample_rows(tokenizer, n=12):
     dataset = encode_dataset(
-        load_dataset_file(SAMPLE / "train.jsonl", True, n), "clm", tokenizer, "gec", 256, 256
+        load_dataset_file(SAMPLE / "train.jsonl", True, n), CLM, tokenizer, "gec", 256, 256
     )
     return [dict(row) for row in dataset]
 
@@ -25,9 +27,9 @@ def sample_rows(tokenizer, n=12):
 def test_packed_and_padded_batches_give_the_same_loss(tiny_model, tmp_path, family, attn):
     path = str(tiny_model(family))
     tokenizer = load_tokenizer(path)
-    model = load_model(path, "clm", load_config(path), tokenizer, torch.float32, attn_implementation=attn)
+    model = load_model(path, CLM, load_config(path), tokenizer, torch.float32, attn_implementation=attn)
     trainer = build_trainer(
-        model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), "clm", packing=True
+        model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), CLM, packing=True
     )
     rows = sample_rows(tokenizer)
     packed = trainer.data_collator(rows)

@@ -7,7 +7,6 @@ adapter folder.
 
 import json
 
-import merge_adapter
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -18,10 +17,12 @@ from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_deepspeed
 from ftkit.adapters import merge_adapter as merge_into_weights
 from ftkit.adapters import wrap_for_training
 from ftkit.args import PeftArguments
+from ftkit.commands import merge_adapter
 from ftkit.data import PaddingCollator, encode_dataset, load_dataset_file
+from ftkit.frameworks import CLM, SEQ2SEQ
 from ftkit.modeling import count_parameters, load_config, load_model, load_tokenizer
 
-FRAMEWORK = {"t5": "seq2seq", "llama": "clm"}
+FRAMEWORK = {"t5": SEQ2SEQ, "llama": CLM}
 TYPES = ("lora", "prompt_tuning", "prefix_tuning", "p_tuning")
 
 
@@ -107,25 +108,25 @@ def test_saved_adapter_reloads_with_the_same_predictions(tiny_model, tmp_path, f
 
 def test_merged_lora_gives_the_same_logits_and_the_script_writes_a_plain_model(tiny_model, tmp_path):
     path = tiny_model("llama")
-    model, tokenizer, _ = trained_adapter(path, "clm", "lora")
+    model, tokenizer, _ = trained_adapter(path, CLM, "lora")
     model.save_pretrained(tmp_path / "adapter")
-    batch = batch_of(tokenizer, "clm")
+    batch = batch_of(tokenizer, CLM)
     with torch.no_grad():
         unmerged = model(**batch).logits
-        merged = merge_into_weights(load(tmp_path / "adapter", "clm")[0])(**batch).logits
+        merged = merge_into_weights(load(tmp_path / "adapter", CLM)[0])(**batch).logits
     torch.testing.assert_close(merged, unmerged, atol=1e-5, rtol=1e-5)
 
     argv = ["--adapter", str(tmp_path / "adapter"), "--out", str(tmp_path / "merged")]
     assert merge_adapter.main(argv) == 0
     assert not (tmp_path / "merged" / "adapter_config.json").exists()
-    plain, _ = load(tmp_path / "merged", "clm")
+    plain, _ = load(tmp_path / "merged", CLM)
     assert type(plain).__name__ == "LlamaForCausalLM"
     with torch.no_grad():
         torch.testing.assert_close(plain(**batch).logits, unmerged, atol=1e-5, rtol=1e-5)
 
 
 def test_prompt_learning_adapters_do_not_merge(tiny_model, tmp_path, capsys):
-    model, _, _ = trained_adapter(tiny_model("t5"), "seq2seq", "prompt_tuning", steps=1)
+    model, _, _ = trained_adapter(tiny_model("t5"), SEQ2SEQ, "prompt_tuning", steps=1)
     model.save_pretrained(tmp_path / "adapter")
     assert merge_adapter.main(["--adapter", str(tmp_path / "adapter"), "--out", str(tmp_path / "m")]) == 2
     assert "only LoRA adapters merge" in capsys.readouterr().err

@@ -10,11 +10,13 @@ from transformers import Seq2SeqTrainingArguments
 
 import finetune
 from conftest import SAMPLE
-from ftkit.args import ConfigurationError, parse_args, validate_args
+from ftkit.args import ConfigurationError, parse_args
 from ftkit.data import encode_dataset, load_dataset_file
+from ftkit.frameworks import CLM, SEQ2SEQ
 from ftkit.modeling import fastest_attn_implementation, load_config, load_model, load_tokenizer
 from ftkit.throughput import ModelFlops, ThroughputCallback, computes_target_logits_only, peak_flops
 from ftkit.training import build_trainer
+from ftkit.validation import validate_args
 
 
 def base_args(model, out):
@@ -124,7 +126,7 @@ def test_peak_flops_by_gpu_name(monkeypatch, name, flops):
 
 def test_model_flops_count_matmul_parameters_and_attention(tiny_model):
     path = str(tiny_model("llama"))
-    model = load_model(path, "clm", load_config(path), load_tokenizer(path), torch.float32)
+    model = load_model(path, CLM, load_config(path), load_tokenizer(path), torch.float32)
     flops = ModelFlops.of(model)
     embedding = model.get_input_embeddings().weight.numel()
     assert flops.encoder_params == 0
@@ -145,9 +147,9 @@ def test_model_flops_count_matmul_parameters_and_attention(tiny_model):
 def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny_model, tmp_path):
     path = str(tiny_model("llama"))
     config, tokenizer = load_config(path), load_tokenizer(path)
-    assert fastest_attn_implementation("clm", config, half_precision=True) is None  # no CUDA here: SDPA
-    assert load_model(path, "clm", config, tokenizer).config._attn_implementation == "sdpa"
-    eager = load_model(path, "clm", load_config(path), tokenizer, attn_implementation="eager")
+    assert fastest_attn_implementation(CLM, config, half_precision=True) is None  # no CUDA here: SDPA
+    assert load_model(path, CLM, config, tokenizer).config._attn_implementation == "sdpa"
+    eager = load_model(path, CLM, load_config(path), tokenizer, attn_implementation="eager")
     assert eager.config._attn_implementation == "eager"
     args = parse_args(base_args(path, tmp_path) + ["--attn_implementation", "flash_attention_2", "--bf16"])
     with pytest.raises(ConfigurationError, match="flash_attention_2 needs a CUDA GPU"):
@@ -157,11 +159,9 @@ def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny
 def test_training_losses_use_the_target_logits_only_and_equal_the_whole_batch_loss(tiny_model, tmp_path):
     path = str(tiny_model("llama"))
     tokenizer = load_tokenizer(path)
-    model = load_model(path, "clm", load_config(path), tokenizer, torch.float32)
-    trainer = build_trainer(model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), "clm")
-    data = encode_dataset(
-        load_dataset_file(SAMPLE / "train.jsonl", True, 8), "clm", tokenizer, "gec", 256, 256
-    )
+    model = load_model(path, CLM, load_config(path), tokenizer, torch.float32)
+    trainer = build_trainer(model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), CLM)
+    data = encode_dataset(load_dataset_file(SAMPLE / "train.jsonl", True, 8), CLM, tokenizer, "gec", 256, 256)
     batch = trainer.data_collator([dict(row) for row in data])
     model.train()
     loss, outputs = trainer.compute_loss(model, batch, return_outputs=True)
@@ -170,7 +170,7 @@ def test_training_losses_use_the_target_logits_only_and_equal_the_whole_batch_lo
         assert loss.item() == pytest.approx(model(**batch).loss.item(), rel=1e-6)
     t5 = str(tiny_model("t5"))
     assert computes_target_logits_only(model)
-    assert not computes_target_logits_only(load_model(t5, "seq2seq", load_config(t5), load_tokenizer(t5)))
+    assert not computes_target_logits_only(load_model(t5, SEQ2SEQ, load_config(t5), load_tokenizer(t5)))
 
 
 def test_bench_train_token_check_names_the_first_differing_example():
