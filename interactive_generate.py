@@ -40,11 +40,12 @@ import transformers
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
 from ftkit.args import DataArguments
-from ftkit.frameworks import FRAMEWORKS, Framework, framework_of
+from ftkit.frameworks import FRAMEWORKS, Framework
 from ftkit.generation import GenerationSettings, generate_one
 from ftkit.integrity import template_for
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer, weights_dtype
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
+from ftkit.validation import resolve_framework
 
 logger = logging.getLogger("interactive_generate")
 
@@ -187,7 +188,8 @@ def load_session(args: argparse.Namespace, scratch: Path) -> Session:
     """Load model and tokenizer and resolve the settings.
 
     Raises:
-        ModelLoadError: no model at the path, or a framework that contradicts it.
+        ModelLoadError: no model at the path.
+        ConfigurationError: a --framework that contradicts the model.
         ValueError: an invalid generation setting.
     """
     path = Path(args.model_name_or_path).expanduser()
@@ -195,12 +197,7 @@ def load_session(args: argparse.Namespace, scratch: Path) -> Session:
     if path.is_dir() and (path / "config.json").is_file() and not has_weights(path):
         load_from = str(consolidate_zero_checkpoint(path, scratch))
     config = load_config(load_from, args.trust_remote_code)
-    framework = framework_of(config)
-    if args.framework not in (None, framework.name):
-        raise ModelLoadError(
-            f"--framework {args.framework} contradicts the model: {path} is {framework.description} "
-            f"({config.model_type}). Pass --framework {framework.name} or leave it out."
-        )
+    framework = resolve_framework(args.framework, config, path)
     template = template_for(path, args.prompt_template)
     if template not in TEMPLATES:
         template = DEFAULT_TEMPLATE
