@@ -17,81 +17,34 @@ Usage (DeepSpeed on CPU as on GPUs; train.sh does this with STAGE=rm|dpo|grpo):
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
 import transformers
-from transformers import HfArgumentParser
 
-from ftkit.args import CheckpointArguments, ConfigurationError, parse_json_values, read_json_object
+from ftkit.args import parse_preference_args
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import run_entry_point, setup_logging
-from ftkit.generation import template_for
-from ftkit.integrity import run_arguments
+from ftkit.frameworks import CLM
+from ftkit.integrity import run_arguments, template_for
 from ftkit.loading import init_distributed_if_launched
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
-from ftkit.preference import (
-    STAGE_CONFIGS,
-    STAGES,
-    TOOLKIT_DEFAULTS,
-    PreferenceArguments,
-    PreferenceModelArguments,
-    RewardModelScorer,
-    build_preference_trainer,
+from ftkit.preference_data import (
     encode_preference_dataset,
     grpo_dataset,
-    load_reward_model,
-    lora_config,
-    m2_f05_reward,
     read_gold_sentences,
     read_preference_pairs,
-    validate_preference_args,
 )
+from ftkit.preference_training import build_preference_trainer, load_reward_model, lora_config
+from ftkit.rewards import RewardModelScorer, m2_f05_reward
 from ftkit.training import evaluate_and_save, log_run_setup, train_and_save
+from ftkit.validation import validate_preference_args
 
 logger = logging.getLogger("preference_tune")
 
 
-def parse_args(argv: list[str] | None = None):
-    """(model, preference, training, checkpoint) arguments; the training class is the stage's TRL config.
-
-    Raises:
-        ConfigurationError: no or an unknown --stage, or settings the TRL config rejects.
-    """
-    argv = sys.argv[1:] if argv is None else argv
-    from_json = len(argv) == 1 and argv[0].endswith(".json")
-    if from_json:
-        values = read_json_object(argv[0], "the arguments file")
-        stage = values.get("stage")
-    else:
-        pre = argparse.ArgumentParser(add_help=False)
-        pre.add_argument("--stage")
-        stage = pre.parse_known_args(argv)[0].stage
-        if stage is None and any(a in ("-h", "--help") for a in argv):
-            stage = "dpo"  # help for one stage; the stage-specific flags differ
-    if stage not in STAGES:
-        raise ConfigurationError(
-            f"--stage must be one of {', '.join(STAGES)} (sft is finetune.py), not {stage!r}."
-        )
-    parser = HfArgumentParser(
-        (PreferenceModelArguments, PreferenceArguments, STAGE_CONFIGS[stage], CheckpointArguments)
-    )
-    try:
-        if from_json:
-            parsed = parse_json_values(parser, {**TOOLKIT_DEFAULTS, **values}, argv[0])
-        else:
-            parser.set_defaults(**TOOLKIT_DEFAULTS)
-            parsed = parser.parse_args_into_dataclasses(args=argv)
-    except ValueError as e:  # a TRL config's own check (batch sizes, num_generations, ...)
-        raise ConfigurationError(str(e)) from None
-    model_args, _, training_args, _ = parsed
-    model_args.trust_remote_code = training_args.trust_remote_code
-    return parsed
-
-
 def run(argv: list[str] | None = None) -> None:
-    model_args, pref_args, training_args, checkpoint_args = parse_args(argv)
+    model_args, pref_args, lora_args, training_args, checkpoint_args = parse_preference_args(argv)
     stage = pref_args.stage
     setup_logging("preference_tune", training_args.should_log, training_args.get_process_log_level())
     init_distributed_if_launched(bool(training_args.deepspeed))
@@ -100,7 +53,7 @@ def run(argv: list[str] | None = None) -> None:
     validate_preference_args(model_args, pref_args, training_args, config)
     pref_args.prompt_template = template_for(model_args.model_name_or_path, pref_args.prompt_template)
     logger.info("prompt template: %s", pref_args.prompt_template)
-    run_args = run_arguments("clm", model_args, pref_args, training_args, checkpoint_args)
+    run_args = run_arguments(CLM.name, model_args, pref_args, lora_args, training_args, checkpoint_args)
     resume_from = resolve_resume_checkpoint(
         training_args.output_dir,
         training_args.resume_from_checkpoint,
@@ -145,13 +98,13 @@ def run(argv: list[str] | None = None) -> None:
         )
     else:
         model = load_model(
-            model_args.model_name_or_path, "clm", config, tokenizer, dtype, model_args.trust_remote_code
+            model_args.model_name_or_path, CLM, config, tokenizer, dtype, model_args.trust_remote_code
         )
     ref_model = None
     if stage == "dpo" and not pref_args.use_peft:
         # The frozen reference: the starting model itself, loaded as the policy is.
         ref_model = load_model(
-            model_args.model_name_or_path, "clm", config, tokenizer, dtype, model_args.trust_remote_code
+            model_args.model_name_or_path, CLM, config, tokenizer, dtype, model_args.trust_remote_code
         )
     reward_funcs = None
     if stage == "grpo":
@@ -179,7 +132,7 @@ def run(argv: list[str] | None = None) -> None:
         splits.get("eval"),
         ref_model=ref_model,
         reward_funcs=reward_funcs,
-        peft_config=lora_config(pref_args, stage) if pref_args.use_peft else None,
+        peft_config=lora_config(lora_args, stage) if pref_args.use_peft else None,
     )
     log_run_setup(training_args, trainer.model)  # after PEFT wrapping: the trainable share is the adapter's
     trainer.track_run(run_args, checkpoint_args.max_non_finite_steps)

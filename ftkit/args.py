@@ -1,4 +1,6 @@
-"""Command-line arguments and the one place where they are checked against each other and the model."""
+"""Command-line arguments of every entry point: the dataclasses, their parsing (flags or one .json file),
+and the checks of each value on its own as it is parsed. Checks across arguments and against the model are
+ftkit.validation's."""
 
 from __future__ import annotations
 
@@ -11,28 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-import transformers
-from transformers import HfArgumentParser, PretrainedConfig, Seq2SeqTrainingArguments
-from transformers.utils import is_flash_attn_2_available
+from transformers import HfArgumentParser, Seq2SeqTrainingArguments
+from trl import DPOConfig, GRPOConfig, RewardConfig
 
+from ftkit.frameworks import FRAMEWORKS
 from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES
-from ftkit.throughput import LOGGING_STEPS
 
-FRAMEWORKS = ("seq2seq", "clm")
-# T5 was pretrained in bfloat16; its activations overflow the fp16 range (inf/NaN losses).
-FP16_UNSAFE_MODEL_TYPES = {"t5", "mt5", "umt5", "longt5", "switch_transformers"}
 ATTN_IMPLEMENTATIONS = ("sdpa", "flash_attention_2", "eager")
 # full: every weight; lora: low-rank updates of the linear layers; the rest learn virtual tokens only.
 FINETUNING_TYPES = ("full", "lora", "prompt_tuning", "prefix_tuning", "p_tuning")
-# Decoder-only families whose packed loss equals the padded loss (checked with 2-layer random models under
-# transformers 5.24, sdpa and eager: within 1e-6). They build the attention mask from per-example
-# position_ids. OPT (positions from the attention mask) and BLOOM (ALiBi) differ by 1e-4 to 1e-2.
-PACKING_MODEL_TYPES = {
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "gemma", "gemma2", "gemma3_text", "phi",
-    "phi3", "gpt2", "gpt_bigcode", "gpt_neox", "olmo", "olmo2", "granite", "stablelm", "smollm3", "cohere",
-    "starcoder2",
-}  # fmt: skip
+# The logging interval of every stage when --logging_steps is not given: a share of the run's steps (the
+# Trainer reads an interval below 1 so), 50 logs a run whatever its length. A fixed count logs nothing in a
+# run shorter than it (GRPO's 10 in a 6-step run) and floods a long one.
+LOGGING_STEPS = 0.02
+STAGES = ("rm", "dpo", "grpo")
 
 
 class ConfigurationError(ValueError):
@@ -225,7 +219,7 @@ class ModelArguments:
         metadata={
             "help": "seq2seq (encoder-decoder, e.g. FLAN-T5) or clm (decoder-only, e.g. GPT2/BLOOM/LLaMA). "
             "Default: derived from the model config's is_encoder_decoder.",
-            "choices": FRAMEWORKS,
+            "choices": tuple(FRAMEWORKS),
         },
     )
     tokenizer_name: str | None = field(
@@ -333,17 +327,10 @@ class CheckpointArguments(CheckedArguments):
 
 
 @dataclass
-class PeftArguments(CheckedArguments):
-    finetuning_type: str = field(
-        default="full",
-        metadata={
-            "help": "full: train every weight. lora: LoRA adapters on --lora_target. prompt_tuning, "
-            "prefix_tuning, p_tuning: learn --num_virtual_tokens virtual tokens (input embeddings; per-layer "
-            "keys/values; embeddings from a small encoder). Adapters save only their own weights; "
-            "--model_name_or_path ADAPTER_DIR loads base + adapter for prediction.",
-            "choices": FINETUNING_TYPES,
-        },
-    )
+class LoraArguments(CheckedArguments):
+    """The LoRA options of every entry point that trains (finetune.py --finetuning_type lora,
+    preference_tune.py --use_peft)."""
+
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
@@ -352,6 +339,20 @@ class PeftArguments(CheckedArguments):
         metadata={
             "help": 'Modules LoRA adapts: "all-linear" (every linear layer but the output layer) or '
             'comma-separated module names such as "q_proj,v_proj" (LLaMA) or "q,v" (T5).'
+        },
+    )
+
+
+@dataclass
+class PeftArguments(LoraArguments):
+    finetuning_type: str = field(
+        default="full",
+        metadata={
+            "help": "full: train every weight. lora: LoRA adapters on --lora_target. prompt_tuning, "
+            "prefix_tuning, p_tuning: learn --num_virtual_tokens virtual tokens (input embeddings; per-layer "
+            "keys/values; embeddings from a small encoder). Adapters save only their own weights; "
+            "--model_name_or_path ADAPTER_DIR loads base + adapter for prediction.",
+            "choices": FINETUNING_TYPES,
         },
     )
     num_virtual_tokens: int = field(
@@ -433,6 +434,103 @@ class TrainingArguments(GlooCollectivesOnCpu, Seq2SeqTrainingArguments):
     )
 
 
+@dataclass
+class RewardArguments(GlooCollectivesOnCpu, RewardConfig):
+    """TRL's RewardConfig, with DeepSpeed's CPU collectives on gloo as in every run of the toolkit."""
+
+
+@dataclass
+class DPOArguments(GlooCollectivesOnCpu, DPOConfig):
+    """TRL's DPOConfig, with DeepSpeed's CPU collectives on gloo as in every run of the toolkit."""
+
+
+@dataclass
+class GRPOArguments(GlooCollectivesOnCpu, GRPOConfig):
+    """TRL's GRPOConfig, with DeepSpeed's CPU collectives on gloo as in every run of the toolkit."""
+
+
+# Each preference stage's TRL config class: TrainingArguments plus the method's own settings (beta, ...).
+STAGE_CONFIGS: dict[str, type[Seq2SeqTrainingArguments]] = {
+    "rm": RewardArguments,
+    "dpo": DPOArguments,
+    "grpo": GRPOArguments,
+}
+# TRL's defaults that differ from finetune.py's: bf16 on (wrong on CPU and pre-Ampere GPUs), activation
+# checkpointing on (through its deprecated alias gradient_checkpointing, which warns) and a log every 10 steps
+# (none in a shorter run). Preference runs start from the same defaults as SFT runs: bf16 and checkpointing
+# off (--bf16 and --activation_checkpointing turn them on), LOGGING_STEPS.
+TOOLKIT_DEFAULTS: dict[str, Any] = {
+    "bf16": False,
+    "gradient_checkpointing": None,
+    "logging_steps": LOGGING_STEPS,
+}
+
+
+@dataclass
+class PreferenceModelArguments(ModelArguments):
+    """ModelArguments without --trust_remote_code: each TRL config defines that flag; it is copied here."""
+
+    trust_remote_code: bool = field(default=False, init=False)
+
+
+@dataclass
+class PreferenceArguments(CheckedArguments):
+    stage: str = field(
+        metadata={
+            "help": "rm: reward model on preference pairs; dpo: DPO (or --loss_type ipo, hinge, ...) on "
+            "preference pairs; grpo: online RL with sentence-level M2 F0.5 as the reward.",
+            "choices": STAGES,
+        }
+    )
+    train_file: str | None = field(
+        default=None,
+        metadata={
+            "help": 'rm/dpo: JSONL, one {"prompt", "chosen", "rejected"} object per line (prompt = the '
+            'input text, e.g. the source sentence). grpo: JSONL with "source" and "target" (gold edits '
+            "derived from the difference) or an .m2 file (its gold edits)."
+        },
+    )
+    validation_file: str | None = field(default=None, metadata={"help": "Validation data, as --train_file."})
+    prompt_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt template, applied to each prompt/source. Default: the one the model was trained "
+            f"with (its run_args.json), else {DEFAULT_TEMPLATE}.",
+            "choices": sorted(TEMPLATES),
+        },
+    )
+    max_source_length: int = field(
+        default=256,
+        metadata={
+            "help": "Longest prompt in tokens (rm/dpo pairs, grpo prompts, the grpo reward model's input): a "
+            "longer source is cut, the template around it kept whole, as in finetune.py."
+        },
+    )
+    max_target_length: int = field(
+        default=256,
+        metadata={
+            "help": "rm/dpo: longest answer in tokens (EOS included). grpo: see --max_completion_length."
+        },
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use the first N validation rows."})
+    reward_model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "grpo: a reward model trained with --stage rm, added to the M2 reward (weights: "
+            "--reward_weights M2_WEIGHT RM_WEIGHT)."
+        },
+    )
+    use_peft: bool = field(
+        default=False,
+        metadata={
+            "help": "Train a LoRA adapter (--lora_r, --lora_alpha, --lora_dropout, --lora_target) instead of "
+            "all weights. For dpo the reference model is then the base model with the adapter switched "
+            "off, so no second copy is loaded."
+        },
+    )
+
+
 ARGUMENT_CLASSES = (ModelArguments, DataArguments, TrainingArguments, CheckpointArguments, PeftArguments)
 
 
@@ -498,130 +596,75 @@ def parse_json_values(parser: HfArgumentParser, values: dict[str, Any], path: st
         raise ConfigurationError(f"{path}: {e}") from None
 
 
-def validate_args(
-    model_args: ModelArguments,
-    data_args: DataArguments,
-    training_args: Seq2SeqTrainingArguments,
-    config: PretrainedConfig,
-    peft_args: PeftArguments | None = None,
-) -> str:
-    """Check the arguments against each other and the model config; return the framework to use.
+# Flags that were renamed: the old name, given, is refused with the new one.
+RENAMED_FLAGS = {"lora_target_modules": "lora_target"}
+
+
+def check_renamed_flags(names: list[str]) -> None:
+    """`names` (flags as given, or an arguments file's keys) use no old name of a flag.
 
     Raises:
-        ConfigurationError: a contradiction, with the fix in the message.
+        ConfigurationError: an old name, with the new one.
     """
-    inferred = "seq2seq" if config.is_encoder_decoder else "clm"
-    if model_args.framework not in (None, inferred):
-        raise ConfigurationError(
-            f"--framework {model_args.framework} contradicts the model: {model_args.model_name_or_path} is a "
-            f"{'encoder-decoder' if config.is_encoder_decoder else 'decoder-only'} model "
-            f"({config.model_type}), which trains as {inferred}. Pass --framework {inferred} or leave it out."
-        )
-    if training_args.fp16 and config.model_type in FP16_UNSAFE_MODEL_TYPES:
-        raise ConfigurationError(
-            f"--fp16 with {config.model_type} ({model_args.model_name_or_path}): T5-family models were "
-            "pretrained in bfloat16 and their activations overflow fp16 (losses become inf/NaN). "
-            "Use --bf16 (Ampere or newer GPUs) or full fp32 (no precision flag)."
-        )
-    if data_args.packing and inferred != "clm":
-        raise ConfigurationError(
-            f"--packing is for decoder-only (clm) models; {model_args.model_name_or_path} is {inferred}. "
-            "Drop --packing: its batches are length-grouped (--train_sampling_strategy group_by_length), "
-            "which already leaves little padding."
-        )
-    if data_args.packing and config.model_type not in PACKING_MODEL_TYPES:
-        raise ConfigurationError(
-            f"--packing with {config.model_type}: its attention cannot keep packed examples apart "
-            "(positions or ALiBi biases come from the attention mask), so the loss would change. Drop "
-            f"--packing (length-grouped batches are the default). Packing works for: "
-            f"{', '.join(sorted(PACKING_MODEL_TYPES))}."
-        )
-    if model_args.attn_implementation == "flash_attention_2":
-        if not is_flash_attn_2_available():
+    for name in names:
+        old = name.removeprefix("--").split("=", 1)[0]
+        if old in RENAMED_FLAGS:
             raise ConfigurationError(
-                "--attn_implementation flash_attention_2 needs a CUDA GPU and the flash-attn package "
-                "(pip install flash-attn --no-build-isolation). Use sdpa, or leave the flag out for the "
-                "fastest available."
+                f"--{old} is now --{RENAMED_FLAGS[old]} (as in finetune.py): pass --{RENAMED_FLAGS[old]} "
+                "instead, with the same value."
             )
-        if not (training_args.bf16 or training_args.fp16):
-            raise ConfigurationError(
-                "--attn_implementation flash_attention_2 computes in bf16/fp16 only: add --bf16 "
-                "(or --fp16), or use sdpa."
-            )
-    check_input_files(
-        ("--do_train", training_args.do_train, "--train_file", data_args.train_file),
-        ("--do_eval", training_args.do_eval, "--validation_file", data_args.validation_file),
-        ("--do_predict", training_args.do_predict, "--test_file", data_args.test_file),
+
+
+def parse_preference_args(
+    argv: list[str] | None = None,
+) -> tuple[
+    PreferenceModelArguments,
+    PreferenceArguments,
+    LoraArguments,
+    Seq2SeqTrainingArguments,
+    CheckpointArguments,
+]:
+    """preference_tune.py's arguments, from flags or a single .json file holding the same names; the training
+    arguments are the stage's TRL config (STAGE_CONFIGS), with TOOLKIT_DEFAULTS.
+
+    Raises:
+        ConfigurationError: no or an unknown --stage, a renamed flag, or settings check_values or the TRL
+            config rejects.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    from_json = len(argv) == 1 and argv[0].endswith(".json")
+    if from_json:
+        values = read_json_object(argv[0], "the arguments file")
+        check_renamed_flags(list(values))
+        stage = values.get("stage")
+    else:
+        check_renamed_flags([arg for arg in argv if arg.startswith("--")])
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--stage")
+        stage = pre.parse_known_args(argv)[0].stage
+        if stage is None and any(a in ("-h", "--help") for a in argv):
+            stage = "dpo"  # help for one stage; the stage-specific flags differ
+    if stage not in STAGES:
+        raise ConfigurationError(
+            f"--stage must be one of {', '.join(STAGES)} (sft is finetune.py), not {stage!r}."
+        )
+    parser = HfArgumentParser(
+        (
+            PreferenceModelArguments,
+            PreferenceArguments,
+            LoraArguments,
+            STAGE_CONFIGS[stage],
+            CheckpointArguments,
+        )
     )
-    if not (training_args.do_train or training_args.do_eval or training_args.do_predict):
-        raise ConfigurationError("nothing to do: pass at least one of --do_train, --do_eval, --do_predict.")
-    check_launch(training_args)
-    if peft_args is not None:
-        validate_peft_args(peft_args, data_args)
-    # Prediction means generation; evaluation without metrics still computes the loss only.
-    training_args.predict_with_generate = training_args.predict_with_generate or training_args.do_predict
-    return inferred
-
-
-def validate_peft_args(peft_args: PeftArguments, data_args: DataArguments) -> None:
-    """The PEFT part of validate_args.
-
-    Raises:
-        ConfigurationError: a contradiction, with the fix in the message.
-    """
-    kind = peft_args.finetuning_type
-    if peft_args.quantization_bit is not None:
-        if kind != "lora":
-            raise ConfigurationError(
-                f"--quantization_bit {peft_args.quantization_bit} freezes the base weights in "
-                f"{peft_args.quantization_bit} bits, so only adapters can train: add --finetuning_type lora "
-                f"(QLoRA), not {kind}."
-            )
-        if not torch.cuda.is_available():
-            raise ConfigurationError(
-                f"--quantization_bit {peft_args.quantization_bit} (QLoRA) needs a CUDA GPU: bitsandbytes "
-                "quantizes on the GPU. On this machine drop --quantization_bit (plain --finetuning_type lora "
-                "trains the same adapters on full-precision weights)."
-            )
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise ConfigurationError(
-                f"--quantization_bit {peft_args.quantization_bit} needs the bitsandbytes package: "
-                "pip install bitsandbytes"
-            )
-    if peft_args.prompt_tuning_init_text is not None and kind != "prompt_tuning":
-        raise ConfigurationError(
-            f"--prompt_tuning_init_text is for --finetuning_type prompt_tuning, not {kind}: drop it."
-        )
-    if kind in ("prompt_tuning", "prefix_tuning", "p_tuning"):
-        if data_args.packing:
-            raise ConfigurationError(
-                f"--packing with --finetuning_type {kind}: the virtual tokens are prepended once per row, "
-                "so every packed example after the first would lose them. Drop --packing, or use lora/full."
-            )
-
-
-def check_input_files(*wanted: tuple[str, bool, str, str | None]) -> None:
-    """(action, on, flag, path): each action that is on has its flag, naming a file.
-
-    Raises:
-        ConfigurationError: a missing flag or file.
-    """
-    for action, on, flag, path in wanted:
-        if on and path is None:
-            raise ConfigurationError(f"{action} needs {flag}.")
-        if path is not None and not Path(path).is_file():
-            raise ConfigurationError(f"{flag} {path}: no such file.")
-
-
-def check_launch(training_args: transformers.TrainingArguments) -> None:
-    """Every launched process joins the run.
-
-    Raises:
-        ConfigurationError: the Trainer sees fewer processes than were launched.
-    """
-    launched = int(os.environ.get("WORLD_SIZE", "1"))
-    if launched != training_args.world_size:
-        raise ConfigurationError(
-            f"{launched} processes were launched but the Trainer sees {training_args.world_size}: on a "
-            "machine without GPUs, pass --use_cpu so every process joins the run."
-        )
+    try:
+        if from_json:
+            parsed = parse_json_values(parser, {**TOOLKIT_DEFAULTS, **values}, argv[0])
+        else:
+            parser.set_defaults(**TOOLKIT_DEFAULTS)
+            parsed = parser.parse_args_into_dataclasses(args=argv)
+    except ValueError as e:  # a TRL config's own check (batch sizes, num_generations, ...)
+        raise ConfigurationError(str(e)) from None
+    model_args, _, _, training_args, _ = parsed
+    model_args.trust_remote_code = training_args.trust_remote_code
+    return parsed

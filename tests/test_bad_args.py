@@ -157,6 +157,18 @@ def test_a_launched_rank_with_a_good_config_passes(launched):
     check_deepspeed(json.loads((REPO / "ds_configs" / "zero2.json").read_text()))
 
 
+@pytest.mark.parametrize("given", ["flag", "file"])
+def test_the_old_name_of_a_renamed_flag_names_the_new_one(given, tmp_path, run_dir, capsys):
+    argv = dpo_args(run_dir, "--lora_target_modules", "q_proj,v_proj")
+    if given == "file":
+        path = tmp_path / "args.json"
+        path.write_text(json.dumps({**GOOD, "stage": "dpo", "lora_target_modules": "q_proj,v_proj"}))
+        argv = [str(path)]
+    assert_fails_cleanly(
+        preference_tune.main, argv, run_dir, capsys, "--lora_target_modules is now --lora_target"
+    )
+
+
 # ---- An arguments .json file instead of flags ----
 
 GOOD = {

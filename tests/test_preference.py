@@ -20,25 +20,19 @@ from transformers import set_seed
 
 import preference_tune
 from conftest import EVAL_SAMPLE, REPO, SAMPLE, assert_fails_cleanly, run_command, run_deepspeed
+from ftkit.args import TOOLKIT_DEFAULTS, GRPOArguments
 from ftkit.data import DataError, encode_dataset, encode_prompts, load_dataset_file
+from ftkit.frameworks import CLM
 from ftkit.generation import decode
 from ftkit.modeling import load_config, load_model, load_tokenizer
-from ftkit.preference import (
-    TOOLKIT_DEFAULTS,
-    GRPOArguments,
-    RewardModelScorer,
-    build_preference_trainer,
-    dpo_margins,
+from ftkit.preference_data import (
     encode_preference_dataset,
-    gold_edits,
     grpo_dataset,
-    load_reward_model,
-    m2_f05_reward,
     read_gold_sentences,
     read_preference_pairs,
-    reward_accuracy,
-    sentence_f05,
 )
+from ftkit.preference_training import build_preference_trainer, load_reward_model
+from ftkit.rewards import RewardModelScorer, gold_edits, m2_f05_reward, sentence_f05
 from ftkit.templates import build_prompt
 from m2scorer import GoldSentence, load_gold
 
@@ -51,6 +45,38 @@ def write_jsonl(path, rows):
 def sample_rows(n, offset=0):
     with (SAMPLE / "train.jsonl").open(encoding="utf-8") as f:
         return [json.loads(line) for line in f][offset : offset + n]
+
+
+@torch.no_grad()
+def answer_logps(model, prompt_ids: list[list[int]], answer_ids: list[list[int]]) -> torch.Tensor:
+    """Summed log-probability of each answer (EOS included) given its prompt, one row at a time."""
+    out = []
+    for prompt, answer in zip(prompt_ids, answer_ids, strict=True):
+        ids = torch.tensor([prompt + answer], device=model.device)
+        logits = model(input_ids=ids).logits[0, len(prompt) - 1 : -1].float()
+        out.append(torch.log_softmax(logits, -1).gather(1, ids[0, len(prompt) :, None]).sum())
+    return torch.stack(out)
+
+
+def dpo_margins(model, dataset: Dataset) -> torch.Tensor:
+    """log p(chosen) - log p(rejected) per pair of an encoded dpo dataset: what DPO pushes up."""
+    prompts = dataset["prompt_ids"]
+    return answer_logps(model, prompts, dataset["chosen_ids"]) - answer_logps(
+        model, prompts, dataset["rejected_ids"]
+    )
+
+
+@torch.no_grad()
+def reward_accuracy(model, dataset: Dataset) -> float:
+    """Share of pairs of an encoded rm dataset whose chosen answer gets the higher reward."""
+    wins = 0
+    for row in dataset:
+        scores = [
+            model(input_ids=torch.tensor([row[name]], device=model.device)).logits[0, 0].item()
+            for name in ("chosen_ids", "rejected_ids")
+        ]
+        wins += scores[0] > scores[1]
+    return wins / len(dataset)
 
 
 # ---- Gold edits and the M2 reward ----
@@ -130,7 +156,7 @@ def test_pairs_are_encoded_as_sft_encodes_them(tiny_model):
     rm = encode_preference_dataset(pairs, "rm", tokenizer, "gec", 256, 256)
     sft = encode_dataset(
         load_dataset_file(SAMPLE / "train.jsonl", True, 5).select(range(1, 5)),
-        "clm",
+        CLM,
         tokenizer,
         "gec",
         256,
@@ -157,7 +183,7 @@ def test_one_prompt_encoding_for_sft_dpo_rm_and_grpo(tiny_model, tmp_path, famil
         {"source": " ".join(["He go home ."] * 30), "target": "He goes home ."}
     ]
     limit = len(encode_prompts([""], tokenizer, template, 10_000)["input_ids"][0]) + 12
-    sft = encode_dataset(Dataset.from_list(rows), "clm", tokenizer, template, limit, 64)
+    sft = encode_dataset(Dataset.from_list(rows), CLM, tokenizer, template, limit, 64)
     pairs = {
         "prompt": [r["source"] for r in rows],
         "chosen": [r["target"] for r in rows],
@@ -168,7 +194,7 @@ def test_one_prompt_encoding_for_sft_dpo_rm_and_grpo(tiny_model, tmp_path, famil
     sentences = [GoldSentence(r["source"], gold_edits(r["source"], r["target"])) for r in rows]
     grpo = grpo_dataset(sentences, template, tokenizer, limit)
     config = load_config(str(model_path))
-    policy = load_model(str(model_path), "clm", config, tokenizer, "auto")
+    policy = load_model(str(model_path), CLM, config, tokenizer, "auto")
     grpo_args = GRPOArguments(
         output_dir=str(tmp_path / "grpo"),
         use_cpu=True,
@@ -297,6 +323,24 @@ def test_choose_pair():
     assert make_preference_data.choose_pair(["a", "b", "c"], [0.5, 1.0, 0.0], 0.01) == (1, 2)
     assert make_preference_data.choose_pair(["a", "b"], [1.0, 1.0], 0.01) is None
     assert make_preference_data.choose_pair(["a", "b", "c"], [1.0, 0.0, 1.0], 0.01) == (0, 1)
+
+
+@pytest.mark.parametrize("stage", ["rm", "dpo"])
+def test_use_peft_trains_a_lora_adapter_on_the_lora_flags_of_finetune(tiny_model, tmp_path, stage):
+    """--use_peft with finetune.py's LoRA flags: the saved adapter is on --lora_target with --lora_r; the
+    reward model's head trains whole beside it."""
+    out = tmp_path / stage
+    pairs = REPO / "data" / "preference_sample" / "train.jsonl"
+    argv = stage_args(stage, tiny_model("llama"), pairs, out, "--max_train_samples", "8")
+    argv += ["--per_device_train_batch_size", "4", "--save_strategy", "no"]
+    argv += ["--use_peft", "--lora_target", "q_proj,v_proj", "--lora_r", "4", "--lora_alpha", "8"]
+    assert preference_tune.main(argv) == 0
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+    assert (adapter["r"], adapter["lora_alpha"]) == (4, 8)
+    assert adapter["task_type"] == ("SEQ_CLS" if stage == "rm" else "CAUSAL_LM")
+    assert ("score" in (adapter["modules_to_save"] or [])) == (stage == "rm")
+    assert json.loads((out / "run_args.json").read_text())["lora_target"] == "q_proj,v_proj"
 
 
 # ---- Bad input: a clear error naming file and line, exit status 2, nothing written ----
@@ -504,7 +548,7 @@ def test_sft_predictions_to_pairs_to_dpo_widens_the_margin(sft_model, tmp_path):
     encoded = encode_preference_dataset(pairs, "dpo", tokenizer, "gec", 256, 256)
 
     def margin(path):
-        model = load_model(str(path), "clm", load_config(str(path)), tokenizer, torch.float32).eval()
+        model = load_model(str(path), CLM, load_config(str(path)), tokenizer, torch.float32).eval()
         return dpo_margins(model, encoded).mean().item()
 
     out = tmp_path / "dpo"
@@ -525,7 +569,7 @@ def test_sft_predictions_to_pairs_to_dpo_widens_the_margin(sft_model, tmp_path):
 def sampled_reward(path, sentences, samples=64, max_new_tokens=20, seed=0):
     """Mean M2 F0.5 of `samples` sampled corrections per sentence (temperature 1, as GRPO samples)."""
     tokenizer = load_tokenizer(str(path))
-    model = load_model(str(path), "clm", load_config(str(path)), tokenizer, torch.float32).eval()
+    model = load_model(str(path), CLM, load_config(str(path)), tokenizer, torch.float32).eval()
     batch = tokenizer(
         [build_prompt(s.source, "gec") for s in sentences],
         return_tensors="pt",

@@ -11,8 +11,8 @@ import pytest
 
 import preference_tune
 from conftest import REPO, SAMPLE
+from ftkit.args import LOGGING_STEPS
 from ftkit.cli import setup_logging
-from ftkit.throughput import LOGGING_STEPS
 
 PAIRS = REPO / "data" / "preference_sample"
 
