@@ -95,17 +95,18 @@ def stop_token_ids(tokenizer: PreTrainedTokenizerBase, generation_config: Any = 
 
 
 # The first stretch of new tokens after which finished rows leave the batch; each later stretch is twice as
-# long. Short, because a generate call costs little beside the steps that ended rows spend in the batch:
-# predicting CoNLL-2014 with the demo checkpoint (median output 7 tokens), a first stretch of 8 gave
-# 1.97-2.04x the plain loop, 4 or 6 gave 1.91 and 16 gave 1.85. 30-token outputs cost two more calls a batch.
+# long. About a GEC output's typical length, so most rows leave after the first: a generate call costs
+# little beside the steps that ended rows spend in the batch, and shorter or longer first stretches were
+# slower on CoNLL-2014 (the README has the figures). 30-token outputs cost two more calls a batch.
 FIRST_STRETCH = 8
 # A shared prompt prefix shorter than this (BOS alone, with the `none` template) is not worth the extra
 # forward pass that computes it once.
 MIN_SHARED_PREFIX = 8
 
 
-# The name `generate` and the models take the KV cache by and return it under: `past_key_values` in
-# transformers 5.17 (the GPU machine's), `cache` in 5.24 (which still takes the old name, with a warning).
+# The name `generate` and the models take the KV cache by and return it under, as the installed transformers
+# spells it: newer releases renamed `past_key_values` to `cache` (still taking the old name, with a warning),
+# and a GPU machine may run an older release.
 CACHE = ALL_CACHE_NAMES[0]
 
 
@@ -176,8 +177,8 @@ def generate_releasing_finished(
     encoder's whole input) computed once.
 
     One `generate` call runs every row until the last one ends: a single row that never emits EOS (a
-    repetition loop) kept 31 finished rows decoding for 256 steps, a quarter of the time of predicting
-    the CoNLL-2014 test set with the demo checkpoint. Here the batch generates in stretches of
+    repetition loop) keeps every finished row of its batch decoding up to the length limit. Here the batch
+    generates in stretches of
     `first_stretch`, then twice as many new tokens, and so on; after each, the rows that have ended leave
     the batch and the KV cache (and the encoder's output), and the rest continue from the cache. Each row's
     tokens are the ones one call gives: a step computes every row on its own, whichever rows share its batch.

@@ -1,9 +1,9 @@
 """Loading weights in N processes without N private copies in host memory.
 
-What transformers 5.x and DeepSpeed already do, and what this module adds:
+What transformers and DeepSpeed already do, and what this module adds:
   ZeRO-3     The training arguments register the DeepSpeed config. `from_pretrained` would then build the
              model inside `zero.Init`, but load it module by module with every rank gathering each module's
-             full parameters (4 processes held 1.6x the checkpoint at the peak). `load_zero3_model` instead
+             full parameters (so the peak grows with the number of processes). `load_zero3_model` instead
              builds the model partitioned without reading any weight; rank 0 reads one tensor at a time
              from the memory-mapped safetensors shards and scatters it, so each rank only ever receives
              its own partition. This module joins the process group first, which `zero.Init` needs.
@@ -115,7 +115,7 @@ def load_zero3_model(
     Rank 0 reads one tensor at a time from the memory-mapped files in `weight_map` (see
     safetensors_weight_map) and scatters it; every other rank only receives its own partition, straight
     into place. Tied weights are one parameter, filled once, unless the checkpoint holds a different tensor
-    for one of them (FLAN-T5's and mT5's LM head, which transformers 5 ties whatever their config says):
+    for one of them (FLAN-T5's and mT5's LM head, which transformers ties whatever their config says):
     that one gets its own parameter, as `from_pretrained` does without ZeRO-3. Persistent buffers are
     broadcast whole.
 
@@ -215,14 +215,13 @@ def _build_partitioned(
 def _init_broadcast_skipped() -> Iterator[None]:
     """zero.Init partitions each new parameter without first broadcasting rank 0's values to every rank.
 
-    That broadcast makes every rank hold the full parameter while it is built: with 4 processes, three
-    full copies of the last one, the LM head, came on top of the partitions already built. Here the
-    values are uninitialised memory that the checkpoint overwrites right after, so there is nothing
-    to synchronise.
+    That broadcast makes every rank hold the full parameter while it is built, on top of the partitions
+    already built: a full copy of the LM head, built last, on every rank. Here the values are uninitialised
+    memory that the checkpoint overwrites right after, so there is nothing to synchronise.
     """
     from deepspeed.runtime.zero.partition_parameters import Init
 
-    # A private method (DeepSpeed 0.19.8): where a release lacks it, its own construction runs, only slower.
+    # A private method of DeepSpeed's: where a release lacks it, its own construction runs, only slower.
     broadcast_then_partition = Init.__dict__.get("_zero_init_param")
     if broadcast_then_partition is None:
         yield

@@ -37,10 +37,10 @@ def freed_memory_returned() -> Iterator[None]:
 
     Under ZeRO-3 on CPU each process builds every parameter in full, keeps its partition and frees the
     rest. glibc's default lets its mmap threshold rise to 32 MiB after the first large free, so the full
-    tensors of later modules come from the heap, and the partitions kept between them pin the freed space:
-    measured with 4 processes, each held twice its partition after loading. A fixed threshold
-    avoids that. Afterwards the threshold is set where glibc's own would have settled (32 MiB, trim at twice
-    that) and the heap is trimmed. Does nothing without glibc.
+    tensors of later modules come from the heap, and the partitions kept between them pin the freed space,
+    so a process keeps far more than its partition after loading. A fixed threshold avoids that.
+    Afterwards the threshold is set where glibc's own would have settled (32 MiB, trim at twice that) and
+    the heap is trimmed. Does nothing without glibc.
     """
     libc = _glibc()
     if libc is None:
