@@ -615,13 +615,30 @@ def rotate_checkpoints(run_dir: str | Path, limit: int | None, keep: set[str | P
 # ---- Stopping on a signal ----
 
 
-def any_process(flag: bool, args: Any) -> bool:
-    """Whether `flag` is set on any process (a collective: every process must call it at the same point)."""
-    if args.world_size > 1 and torch.distributed.is_initialized():
-        tensor = torch.tensor([int(flag)], device=args.device)
-        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
-        return bool(tensor.item())
-    return flag
+_HOST_GROUPS: dict[Any, Any] = {}  # default process group -> its gloo twin (host_group)
+
+
+def host_group() -> Any:
+    """A gloo group of every process, for agreeing on flags the host holds: on NCCL, the collective would
+    queue behind the accelerator's work and reading its answer would wait for all of it. None on one
+    process. A collective the first time in a process group."""
+    if not _distributed() or torch.distributed.get_world_size() == 1:
+        return None
+    world = torch.distributed.group.WORLD
+    if world not in _HOST_GROUPS:
+        _HOST_GROUPS[world] = torch.distributed.new_group(backend="gloo")
+    return _HOST_GROUPS[world]
+
+
+def any_process(flag: bool) -> bool:
+    """Whether `flag` is set on any process (a collective: every process must call it at the same point), on
+    the host group."""
+    group = host_group()
+    if group is None:
+        return flag
+    tensor = torch.tensor([int(flag)])
+    torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX, group=group)
+    return bool(tensor.item())
 
 
 class GracefulStop(TrainerCallback):
@@ -631,7 +648,7 @@ class GracefulStop(TrainerCallback):
     scheduler sends to the whole process group, so each process receives it twice within milliseconds.
     With several processes (on one node or many) every process must stop at the same step: DeepSpeed's
     checkpoint is collective, a rank that stopped alone would hang the others. So the request is all-reduced
-    on a CPU (gloo) side group: started at the end of one step and read at the end of the next, so that
+    on the host group (host_group): started at the end of one step and read at the end of the next, so that
     neither the accelerator stream nor the step waits on it. Every process then stops one step after the
     signal, at the same step.
     """
@@ -646,13 +663,12 @@ class GracefulStop(TrainerCallback):
         self._received_at: float | None = None
         self._completed_steps = 0
         self._previous: dict[int, Any] = {}
-        self._group: Any = None  # the gloo side group; None on one process
+        self._group: Any = None  # host_group(); None on one process
         self._pending: tuple[Any, torch.Tensor] | None = None  # the all-reduce of the last step end
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._completed_steps = state.global_step
-        if self._group is None and _distributed() and torch.distributed.get_world_size() > 1:
-            self._group = torch.distributed.new_group(backend="gloo")  # every process, at the same point
+        self._group = host_group()  # every process, at the same point
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -661,9 +677,9 @@ class GracefulStop(TrainerCallback):
         if self._group is not None:
             # A signal during the last step: every process learns of it and stops as the signalled one does.
             self._read_pending()
-            flag = torch.tensor([int(self.signal_name is not None)])
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX, group=self._group)
-            self.requested_elsewhere = bool(flag.item()) and self.stopped_at_step is None
+            self.requested_elsewhere = (
+                any_process(self.signal_name is not None) and self.stopped_at_step is None
+            )
         self.restore_handlers()
 
     def restore_handlers(self) -> None:
@@ -839,7 +855,7 @@ class CrashSafeCheckpointMixin:
     def _non_finite_weights(self) -> list[str]:
         """Non-finite parameters of this process's copy. A collective: non-empty everywhere if anywhere."""
         names = non_finite_parameters(self.model)
-        return names or (["(on another process)"] if any_process(bool(names), self.args) else [])
+        return names or (["(on another process)"] if any_process(bool(names)) else [])
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         super().save_model(output_dir, _internal_call)
@@ -865,12 +881,14 @@ class CrashSafeCheckpointMixin:
 
     def _count_non_finite_step(self) -> None:
         norm, self._grad_norm = self._grad_norm, None
+        # Read now, not a step late: this step's checkpoint depends on it (a lagged check would let a
+        # non-finite checkpoint through). transformers itself reads the norm every step under DeepSpeed.
         # An fp16 step skipped for overflow left the weights as they were: the loss scaler's business.
         bad_norm = norm is not None and not math.isfinite(float(norm))
         bad_norm = bad_norm and not self.accelerator.optimizer_step_was_skipped
         losses, self._non_finite_losses = self._non_finite_losses, 0
         self._non_finite_since_log += losses
-        if not any_process(bool(losses) or bad_norm, self.args):
+        if not any_process(bool(losses) or bad_norm):
             self._non_finite_in_a_row = 0
             return
         self._non_finite_in_a_row += 1
