@@ -378,11 +378,11 @@ class PeftArguments(LoraArguments):
 def skip_deepspeed_shm_comm_on_cpu() -> None:
     """Keep DeepSpeed's CPU backend on plain gloo, without its shared-memory all-reduce op.
 
-    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (about 60 s per fresh machine) and each
-    process maps a 69 MB buffer in /dev/shm that is never unlinked, for an all-reduce used only by tensor-
-    parallel inference, never by training. Where /dev/shm is smaller than that (64 MB in a default Docker
-    container) a rank crashes and its peers spin forever waiting for its buffer: measured here, a
-    two-process ZeRO-3 run with a 64 MB /dev/shm hung until killed. Marking the op incompatible is the
+    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (a minute on every fresh machine) and each
+    process maps a buffer in /dev/shm that is never unlinked, for an all-reduce used only by tensor-parallel
+    inference, never by training. Where /dev/shm is smaller than that buffer (as Docker's default is), a
+    rank crashes and its peers spin forever waiting for its buffer: a two-process ZeRO-3 run hung until
+    killed (the README gives the sizes). Marking the op incompatible is the
     switch DeepSpeed itself consults (`deepspeed.comm.torch.build_shm_op`); gloo then does every collective.
     Accelerators other than the CPU have no such op, and nothing changes for them.
     """
