@@ -378,7 +378,7 @@ class PeftArguments(LoraArguments):
 def skip_deepspeed_shm_comm_on_cpu() -> None:
     """Keep DeepSpeed's CPU backend on plain gloo, without its shared-memory all-reduce op.
 
-    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (a minute on every fresh machine) and each
+    On the CPU accelerator, DeepSpeed compiles the `shm_comm` op (on every fresh machine) and each
     process maps a buffer in /dev/shm that is never unlinked, for an all-reduce used only by tensor-parallel
     inference, never by training. Where /dev/shm is smaller than that buffer (as Docker's default is), a
     rank crashes and its peers spin forever waiting for its buffer: a two-process ZeRO-3 run hung until
