@@ -607,11 +607,12 @@ def check_renamed_flags(names: list[str]) -> None:
         ConfigurationError: an old name, with the new one.
     """
     for name in names:
-        old = name.removeprefix("--").split("=", 1)[0]
+        old = name.removeprefix("--").split("=", 1)[0].replace("-", "_")  # --a-b is --a_b too
         if old in RENAMED_FLAGS:
+            new = RENAMED_FLAGS[old]
             raise ConfigurationError(
-                f"--{old} is now --{RENAMED_FLAGS[old]} (as in finetune.py): pass --{RENAMED_FLAGS[old]} "
-                "instead, with the same value."
+                f'--{old} is now --{new}, as in finetune.py: give --{new} (in an arguments file, "{new}") '
+                "the same value."
             )
 
 

@@ -157,9 +157,11 @@ def test_a_launched_rank_with_a_good_config_passes(launched):
     check_deepspeed(json.loads((REPO / "ds_configs" / "zero2.json").read_text()))
 
 
-@pytest.mark.parametrize("given", ["flag", "file"])
+@pytest.mark.parametrize(
+    "given", ["--lora_target_modules q_proj,v_proj", "--lora-target-modules=q_proj,v_proj", "file"]
+)
 def test_the_old_name_of_a_renamed_flag_names_the_new_one(given, tmp_path, run_dir, capsys):
-    argv = dpo_args(run_dir, "--lora_target_modules", "q_proj,v_proj")
+    argv = dpo_args(run_dir, *given.split())
     if given == "file":
         path = tmp_path / "args.json"
         path.write_text(json.dumps({**GOOD, "stage": "dpo", "lora_target_modules": "q_proj,v_proj"}))
