@@ -40,8 +40,6 @@ from tokenizers import (
     trainers,
 )
 from transformers import (
-    AutoModelForCausalLM,
-    AutoModelForSeq2SeqLM,
     BartConfig,
     BloomConfig,
     GemmaConfig,
@@ -65,6 +63,7 @@ from transformers import (
 )
 from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
+from ftkit.frameworks import framework_of
 from ftkit.templates import TEMPLATES
 
 
@@ -565,8 +564,7 @@ def make_tiny_model(
         TinyGLMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
         model = TinyGLMForCausalLM(config)
     else:
-        auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-        model = auto.from_config(config)
+        model = framework_of(config).auto_model.from_config(config)
     if family in ("t5v11", "mt5"):
         # transformers 5 ties T5's head whatever the config says, unless the checkpoint holds a head of its
         # own that differs from the embeddings: as FLAN-T5's and mT5's do.

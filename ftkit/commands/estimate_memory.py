@@ -74,12 +74,13 @@ def count_model_params(model_dir: str | Path) -> tuple[int, int]:
     Raises:
         OSError: no readable config.json in `model_dir`.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+    from transformers import AutoConfig
+
+    from ftkit.frameworks import framework_of
 
     config = AutoConfig.from_pretrained(model_dir)
-    auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     with torch.device("meta"):
-        model = auto.from_config(config)
+        model = framework_of(config).auto_model.from_config(config)
     total = sum(p.numel() for p in model.parameters())
     largest = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules())
     return total, largest
