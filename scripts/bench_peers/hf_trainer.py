@@ -23,6 +23,7 @@ from transformers import (
     AutoTokenizer,
     DataCollatorForSeq2Seq,
     HfArgumentParser,
+    PreTrainedModel,
     Trainer,
     TrainingArguments,
 )
@@ -45,21 +46,31 @@ def tokenized_dataset(path: str, tokenizer) -> Dataset:
     return raw.map(tokenize, batched=True, remove_columns=raw.column_names)
 
 
-def main(argv: list[str]) -> None:
+def parse_known_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """The model and data flags (trl_sft.py takes the same); the rest are the trainer's arguments."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     parser.add_argument("--train_file", required=True)
     parser.add_argument("--attn_implementation", default="sdpa")
-    args, rest = parser.parse_known_args(argv)
+    return parser.parse_known_args(argv)
+
+
+def load_model(args: argparse.Namespace) -> PreTrainedModel:
+    """The checkpoint in its own dtype, with the attention kernel asked for (trl_sft.py loads it so too)."""
+    return AutoModelForCausalLM.from_pretrained(
+        args.model, attn_implementation=args.attn_implementation, dtype="auto"
+    )
+
+
+def main(argv: list[str]) -> None:
+    args, rest = parse_known_args(argv)
     (training_args,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses(
         ["--train_sampling_strategy", "group_by_length", *rest]
     )
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(
-        args.model, attn_implementation=args.attn_implementation, dtype="auto"
-    )
+    model = load_model(args)
 
     dataset = tokenized_dataset(args.train_file, tokenizer)
     trainer = Trainer(

@@ -13,21 +13,16 @@ other systems'.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from hf_trainer import tokenized_dataset
+from hf_trainer import load_model, parse_known_args, tokenized_dataset
 from measure import Clock
-from transformers import AutoModelForCausalLM, AutoTokenizer, HfArgumentParser
+from transformers import AutoTokenizer, HfArgumentParser
 from trl import SFTConfig, SFTTrainer
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--train_file", required=True)
-    parser.add_argument("--attn_implementation", default="sdpa")
-    args, rest = parser.parse_known_args(argv)
+    args, rest = parse_known_args(argv)
     (config,) = HfArgumentParser(SFTConfig).parse_args_into_dataclasses(
         # SFTConfig's defaults turn on gradient checkpointing and bf16: the race runs every system with
         # the same precision and without recomputation (the bench passes --bf16 to all when asked).
@@ -37,9 +32,7 @@ def main(argv: list[str]) -> None:
     if config.padding_free and not config.packing:
         config.max_length = None  # TRL's requirement: it cannot cut a padding-free row per example
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModelForCausalLM.from_pretrained(
-        args.model, attn_implementation=args.attn_implementation, dtype="auto"
-    )
+    model = load_model(args)
     tokenized = tokenized_dataset(args.train_file, tokenizer)
     dataset = tokenized.map(
         lambda row: {"completion_mask": [int(t != -100) for t in row["labels"]]}, remove_columns=["labels"]
