@@ -7,6 +7,7 @@ A seq2seq model reads the prompt and predicts the target (encode_seq2seq); a clm
 from __future__ import annotations
 
 import codecs
+import copy
 import json
 import logging
 import re
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
 from datasets import Dataset
-from transformers import DataCollatorWithFlattening, PreTrainedTokenizerBase
+from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, PreTrainedTokenizerBase
 
 from ftkit.templates import TemplateError, build_prompt, uses_chat_template
 
@@ -372,40 +372,38 @@ def log_truncation(encoded: Dataset, name: str, max_source_length: int, max_targ
             )  # fmt: skip
 
 
+# DataCollatorForSeq2Seq pads on its tokenizer's side, and puts `labels: None` in a batch without labels, on
+# which Seq2SeqTrainer.prediction_step asks the model for a loss it has not computed (KeyError: 'loss').
 @dataclass
-class PaddingCollator:
-    """Pad `input_ids`/`attention_mask` with the pad token and `labels` with IGNORE_INDEX, on one side.
+class PaddingCollator(DataCollatorForSeq2Seq):
+    """DataCollatorForSeq2Seq (labels padded with IGNORE_INDEX) padding on `padding_side`, and without labels
+    in a batch that has none.
 
     clm batches are padded on the right for training (positions start at 0 as in pretraining) and on the
     left for generation (every prompt ends at the last column, where generation appends).
     """
 
-    tokenizer: PreTrainedTokenizerBase
+    label_pad_token_id: int = IGNORE_INDEX
     padding_side: str = "right"
-    pad_to_multiple_of: int | None = None
 
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        labels = [feature["labels"] for feature in features] if "labels" in features[0] else None
-        inputs = [{k: v for k, v in feature.items() if k != "labels"} for feature in features]
-        batch = self.tokenizer.pad(
-            inputs,
-            padding=True,
-            pad_to_multiple_of=self.pad_to_multiple_of,
-            padding_side=self.padding_side,
-            return_tensors="pt",
-        )
-        if labels is not None:
-            width = max(len(label) for label in labels)
-            if self.pad_to_multiple_of:
-                width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
-            padded = [
-                label + [IGNORE_INDEX] * (width - len(label))
-                if self.padding_side == "right"
-                else [IGNORE_INDEX] * (width - len(label)) + label
-                for label in labels
-            ]
-            batch["labels"] = torch.tensor(padded, dtype=torch.long)
-        return dict(batch)
+    def __post_init__(self) -> None:
+        self.tokenizer = copy.copy(self.tokenizer)  # the side of this use only
+        self.tokenizer.padding_side = self.padding_side
+
+    def __call__(self, features: list[dict[str, Any]], return_tensors: str | None = None) -> dict[str, Any]:
+        batch = super().__call__(features, return_tensors)
+        return {name: value for name, value in batch.items() if value is not None}
+
+
+@dataclass
+class TargetLogitsCollator:
+    """`collator`'s training batches cut by keep_target_logits, here on the CPU: finding the cut on the device
+    would make the host wait for it (a host-device sync) on every micro-batch."""
+
+    collator: Callable[[list[dict[str, Any]]], dict[str, Any]]
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        return keep_target_logits(self.collator(features))
 
 
 def keep_target_logits(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -380,18 +380,3 @@ def fastest_attn_implementation(
 def floating_dtypes(model: torch.nn.Module) -> set[str]:
     """The dtypes of the model's floating-point parameters (quantized weights are not floating)."""
     return {str(p.dtype) for p in model.parameters() if p.dtype.is_floating_point}
-
-
-def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
-    """Return (trainable, total) parameter counts; under ZeRO-3 counts the full (unpartitioned) sizes."""
-    trainable = total = 0
-    for parameter in model.parameters():
-        # ZeRO-3 leaves a 0-element placeholder; ds_numel is the real size.
-        n = getattr(parameter, "ds_numel", parameter.numel())
-        if parameter.__class__.__name__ == "Params4bit":
-            # bitsandbytes packs two 4-bit values per byte of its storage dtype.
-            n *= 2 * parameter.element_size()
-        total += n
-        if parameter.requires_grad:
-            trainable += n
-    return trainable, total

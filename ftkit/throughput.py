@@ -19,12 +19,12 @@ Definitions (one process; under several processes counts are summed over ranks a
 Training time runs from the first step after a log to the next log, so evaluation and checkpointing
 between logs are not counted against throughput.
 
-LOGGING_STEPS is the logging interval of every stage when --logging_steps is not given.
+LOGGING_STEPS is the logging interval of every stage when --logging_steps is not given. The parameter counts
+the run logs (count_parameters) and the FLOPs count their full sizes, under ZeRO-3 and 4-bit quantization too.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import resource
 import sys
@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from peft import PeftModel
 from transformers import PreTrainedModel, TrainerCallback
 
-from ftkit.data import IGNORE_INDEX, keep_target_logits
+from ftkit.data import IGNORE_INDEX
 from ftkit.frameworks import framework_of
 
 logger = logging.getLogger(__name__)
@@ -76,9 +77,22 @@ def peak_memory_gib(device: torch.device | str) -> float:
     return rss / (2**30 if sys.platform == "darwin" else 2**20)
 
 
-def _numel(parameter: torch.nn.Parameter) -> int:
+def parameter_size(parameter: torch.nn.Parameter) -> int:
+    """The number of values `parameter` holds, also where ZeRO-3 partitions it or bitsandbytes packs it."""
     # ZeRO-3 leaves a 0-element placeholder; ds_numel is the real size.
-    return getattr(parameter, "ds_numel", parameter.numel())
+    n = getattr(parameter, "ds_numel", parameter.numel())
+    if parameter.__class__.__name__ == "Params4bit":
+        n *= 2 * parameter.element_size()  # two 4-bit values per byte of its storage dtype
+    return n
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts, full sizes under ZeRO-3 and 4-bit quantization too; an adapter
+    model counts with PEFT's own get_nb_trainable_parameters, which sizes parameters the same way."""
+    if isinstance(model, PeftModel):
+        return model.get_nb_trainable_parameters()
+    sizes = [(parameter_size(p), p.requires_grad) for p in model.parameters()]
+    return sum(n for n, trainable in sizes if trainable), sum(n for n, _ in sizes)
 
 
 @dataclass(frozen=True)
@@ -98,11 +112,11 @@ class ModelFlops:
         embedding = model.get_input_embeddings().weight
         output = model.get_output_embeddings()
         # An embedding lookup does no multiply-adds; the output projection (tied or not) does.
-        lookup = 0 if output is not None and output.weight is embedding else _numel(embedding)
-        matmul = sum(_numel(p) for p in model.parameters()) - lookup
+        lookup = 0 if output is not None and output.weight is embedding else parameter_size(embedding)
+        matmul = sum(parameter_size(p) for p in model.parameters()) - lookup
         encoder = 0
         if encoder_decoder:
-            encoder = sum(_numel(p) for p in model.get_encoder().parameters() if p is not embedding)
+            encoder = sum(parameter_size(p) for p in model.get_encoder().parameters() if p is not embedding)
         layers = getattr(config, "num_hidden_layers", 0) or 0
         return cls(
             encoder_params=encoder,
@@ -250,43 +264,18 @@ class ThroughputCallback(TrainerCallback):
         return figures
 
 
-def computes_target_logits_only(model: torch.nn.Module) -> bool:
-    """Whether training batches of `model` (unwrapped) can have their logits cut to the target positions
-    (ftkit.data.keep_target_logits): a decoder-only transformers model whose forward takes logits_to_keep,
-    bare or with a LoRA-style adapter (prompt-learning adapters prepend tokens, and labels, of their own)."""
-    peft_config = getattr(model, "active_peft_config", None)
-    if peft_config is not None:
-        if peft_config.is_prompt_learning:
-            return False
-        model = model.get_base_model()
-    if not isinstance(model, PreTrainedModel) or framework_of(model.config).encoder_decoder:
-        return False
-    return "logits_to_keep" in inspect.signature(model.forward).parameters
-
-
 class CountsThroughput:
     """Mixin for every trainer of the toolkit (SFT's and TRL's): a ThroughputCallback, first among the
     callbacks so the figures it adds to each log reach the reporting ones (tensorboard, wandb), counting
     each training micro-batch as the loss sees it (GRPO's completions exist only from there on).
-
-    Training batches with labels of a decoder-only model get their logits computed from the first target
-    position on (ftkit.data.keep_target_logits): the same loss, without the output projection over the
-    prompts.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.throughput = ThroughputCallback()
         self.callback_handler.callbacks.insert(0, self.throughput)
-        self._target_logits_only: bool | None = None  # decided on the first training batch
 
     def compute_loss(self, model, inputs, *args: Any, **kwargs: Any):
         if model.training:  # evaluation computes losses too
             self.throughput.count(inputs)
-            if "labels" in inputs:
-                if self._target_logits_only is None:
-                    unwrapped = self.accelerator.unwrap_model(model, keep_torch_compile=False)
-                    self._target_logits_only = computes_target_logits_only(unwrapped)
-                if self._target_logits_only:
-                    inputs = keep_target_logits(inputs)
         return super().compute_loss(model, inputs, *args, **kwargs)

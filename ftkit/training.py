@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import time
@@ -12,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
-from torch.utils.data import SequentialSampler
+from peft import PeftModel
+from torch.utils.data import DataLoader, SequentialSampler
 from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -22,9 +24,10 @@ from transformers import (
 )
 from transformers.integrations import is_deepspeed_zero3_enabled
 
+from ftkit.adapters import is_prompt_learning
 from ftkit.checkpointing import CrashSafeCheckpointMixin, process_layout
-from ftkit.data import PaddingCollator, packing_collator
-from ftkit.frameworks import Framework
+from ftkit.data import PaddingCollator, TargetLogitsCollator, packing_collator
+from ftkit.frameworks import Framework, framework_of
 from ftkit.generation import (
     at_length_limit,
     decode,
@@ -32,9 +35,8 @@ from ftkit.generation import (
     releases_finished_rows,
     stop_token_ids,
 )
-from ftkit.modeling import count_parameters
 from ftkit.prediction_files import write_lines
-from ftkit.throughput import CountsThroughput
+from ftkit.throughput import CountsThroughput, count_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +48,18 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
     logs carry throughput figures (ftkit.throughput).
     """
 
-    def __init__(self, *args: Any, framework: Framework, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, framework: Framework, train_collator: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.framework = framework
+        self.train_collator = train_collator or self.data_collator  # training batches only
         self.progress: PredictionProgress | None = None  # set by predict()
+
+    def get_train_dataloader(self) -> DataLoader:
+        collator, self.data_collator = self.data_collator, self.train_collator
+        try:
+            return super().get_train_dataloader()
+        finally:
+            self.data_collator = collator
 
     def _get_eval_sampler(self, eval_dataset):
         # With train_sampling_strategy group_by_length the Trainer would shuffle evaluation batches by
@@ -123,13 +133,19 @@ def build_trainer(
     eval_dataset: Dataset | None = None,
     packing: bool = False,
 ) -> GecTrainer:
-    """A trainer with padded (or, with `packing`, padding-free) batches and throughput in its logs."""
+    """A trainer with padded (or, with `packing`, padding-free) batches and throughput in its logs.
+
+    Its training batches of a decoder-only model get their logits computed from the first target position on
+    (ftkit.data.keep_target_logits, where computes_target_logits_only): the same loss, without the output
+    projection over the prompts. Evaluation and prediction batches stay whole.
+    """
     if packing:
         # A KV cache, useless in training, would also hide the packed examples' boundaries from the mask.
         model.config.use_cache = False
         collator = packing_collator(model.config._attn_implementation.startswith("flash"))
     else:
         collator = PaddingCollator(tokenizer, padding_side="right")
+    train_collator = TargetLogitsCollator(collator) if computes_target_logits_only(model) else collator
     return GecTrainer(
         model=model,
         args=training_args,
@@ -137,8 +153,22 @@ def build_trainer(
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=collator,
+        train_collator=train_collator,
         framework=framework,
     )
+
+
+def computes_target_logits_only(model: torch.nn.Module) -> bool:
+    """Whether training batches of `model` can have their logits cut to the target positions
+    (ftkit.data.keep_target_logits): a decoder-only transformers model whose forward takes logits_to_keep,
+    bare or with a LoRA-style adapter (prompt-learning adapters prepend tokens, and labels, of their own)."""
+    if is_prompt_learning(model):
+        return False
+    if isinstance(model, PeftModel):
+        model = model.get_base_model()
+    if not isinstance(model, PreTrainedModel) or framework_of(model.config).encoder_decoder:
+        return False
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
 def train_and_save(trainer: Seq2SeqTrainer, resume_from: str | None) -> None:

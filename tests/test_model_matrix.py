@@ -32,7 +32,7 @@ from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, keep_targe
 from ftkit.frameworks import CLM, FRAMEWORKS, Framework
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.preference_data import encode_preference_dataset, grpo_dataset, read_gold_sentences
-from ftkit.throughput import computes_target_logits_only
+from ftkit.training import computes_target_logits_only
 
 ZERO2 = REPO / "ds_configs" / "zero2.json"
 ZERO3 = REPO / "ds_configs" / "zero3.json"

@@ -14,8 +14,8 @@ from ftkit.args import ConfigurationError, parse_args
 from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.frameworks import CLM, SEQ2SEQ
 from ftkit.modeling import fastest_attn_implementation, load_config, load_model, load_tokenizer
-from ftkit.throughput import ModelFlops, ThroughputCallback, computes_target_logits_only, peak_flops
-from ftkit.training import build_trainer
+from ftkit.throughput import ModelFlops, ThroughputCallback, peak_flops
+from ftkit.training import build_trainer, computes_target_logits_only
 from ftkit.validation import validate_args
 
 
@@ -156,18 +156,23 @@ def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny
         validate_args(args[0], args[1], args[2], config)
 
 
-def test_training_losses_use_the_target_logits_only_and_equal_the_whole_batch_loss(tiny_model, tmp_path):
+def test_training_batches_use_the_target_logits_only_and_give_the_whole_batch_loss(tiny_model, tmp_path):
     path = str(tiny_model("llama"))
     tokenizer = load_tokenizer(path)
     model = load_model(path, CLM, load_config(path), tokenizer, torch.float32)
-    trainer = build_trainer(model, tokenizer, Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True), CLM)
     data = encode_dataset(load_dataset_file(SAMPLE / "train.jsonl", True, 8), CLM, tokenizer, "gec", 256, 256)
-    batch = trainer.data_collator([dict(row) for row in data])
+    args = Seq2SeqTrainingArguments(str(tmp_path), use_cpu=True, per_device_train_batch_size=8)
+    trainer = build_trainer(model, tokenizer, args, CLM, train_dataset=data)
+    (batch,) = trainer.get_train_dataloader()
+    # The cut is found on the CPU as the batch is collated: a plain int, no device tensor to wait for.
+    assert type(batch["logits_to_keep"]) is int
+    whole = trainer.data_collator([dict(row) for row in data])  # evaluation and prediction batches
+    assert "logits_to_keep" not in whole
     model.train()
     loss, outputs = trainer.compute_loss(model, batch, return_outputs=True)
-    assert outputs.logits.shape[1] < batch["input_ids"].shape[1]  # the prompts' first columns are left out
+    assert outputs.logits.shape[1] == batch["logits_to_keep"] < whole["input_ids"].shape[1]
     with torch.no_grad():
-        assert loss.item() == pytest.approx(model(**batch).loss.item(), rel=1e-6)
+        assert loss.item() == pytest.approx(model(**whole).loss.item(), rel=1e-6)
     t5 = str(tiny_model("t5"))
     assert computes_target_logits_only(model)
     assert not computes_target_logits_only(load_model(t5, SEQ2SEQ, load_config(t5), load_tokenizer(t5)))
