@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import torch
 from datasets import Dataset
 from peft import LoraConfig, TaskType
 from transformers import (
@@ -35,7 +36,7 @@ def load_reward_model(
     name_or_path: str,
     config: PretrainedConfig,
     tokenizer: PreTrainedTokenizerBase,
-    dtype: Any = "auto",
+    dtype: torch.dtype | str = "auto",
     trust_remote_code: bool = False,
 ) -> PreTrainedModel:
     """A decoder-only model with a one-output sequence-classification head (new unless the folder has one)."""
