@@ -5,13 +5,17 @@ Each test launches finetune.py with the deepspeed launcher, as train.sh does.
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_generation import chaotic_model, one_at_a_time  # noqa: F401 (a fixture)
 
 from conftest import EVAL_SAMPLE, REPO, SAMPLE, run_deepspeed
 from ftkit.data import PaddingCollator, encode_dataset, load_dataset_file
+from ftkit.frameworks import FRAMEWORKS
+from ftkit.generation import decode
 from ftkit.modeling import load_config, load_model, load_tokenizer
 
 pytestmark = pytest.mark.slow
@@ -21,9 +25,11 @@ FRAMEWORK = {"t5": "seq2seq", "gpt2": "clm", "bloom": "clm", "llama": "clm"}
 def fixed_batch_loss(path, framework):
     """Loss of the model in `path` on the first 16 training examples (which every run trains on)."""
     tokenizer = load_tokenizer(str(path))
-    model = load_model(str(path), framework, load_config(str(path)), tokenizer, dtype=torch.float32).eval()
+    model = load_model(
+        str(path), FRAMEWORKS[framework], load_config(str(path)), tokenizer, dtype=torch.float32
+    ).eval()
     dataset = encode_dataset(
-        load_dataset_file(SAMPLE / "train.jsonl", True, 16), framework, tokenizer, "gec", 256, 256
+        load_dataset_file(SAMPLE / "train.jsonl", True, 16), FRAMEWORKS[framework], tokenizer, "gec", 256, 256
     )
     batch = PaddingCollator(tokenizer)([dict(row) for row in dataset])
     with torch.no_grad():
@@ -93,12 +99,15 @@ def test_zero2_two_processes(tiny_model, tmp_path):
     assert_learned(tiny_model("llama"), tmp_path, "clm")
 
 
-def test_zero3_two_processes_trains_and_predicts_in_order(tiny_model, tmp_path):
+@pytest.mark.parametrize("family", ["t5", "llama"])
+def test_zero3_two_processes_trains_and_predicts_in_order(chaotic_model, tmp_path, family):  # noqa: F811
+    """From a model whose outputs differ by input (a fresh tiny model says one thing to every input)."""
+    start, framework = chaotic_model(family)
     sources = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()[:11]
     test_file = tmp_path / "test.txt"
     test_file.write_text("".join(s + "\n" for s in sources), encoding="utf-8")
     result = train(
-        tiny_model("t5"),
+        start,
         tmp_path,
         "zero3.json",
         nproc=2,
@@ -109,14 +118,21 @@ def test_zero3_two_processes_trains_and_predicts_in_order(tiny_model, tmp_path):
             "--per_device_eval_batch_size",
             "4",
             "--generation_max_length",
-            "8",
+            "12",
         ],
     )
     assert "global batch = 8 x 1 x 2 = 16" in result.stdout
-    assert_learned(tiny_model("t5"), tmp_path, "seq2seq")
-    # 11 inputs over 2 processes x 4 per batch: the last batch is padded with repeats, which must go.
+    assert_learned(Path(start), tmp_path, framework.name)
+    # 11 inputs over 2 processes x 4 per batch, sorted by length: the last batch is padded with repeats,
+    # which must go, and every line must be its own input's prediction.
+    tokenizer = load_tokenizer(str(tmp_path))
+    model = load_model(str(tmp_path), framework, load_config(str(tmp_path)), tokenizer).eval()
+    expected = decode(
+        tokenizer, [ids.tolist() for ids in one_at_a_time(model, tokenizer, framework, sources)]
+    )
     predictions = (tmp_path / "generated_predictions.txt").read_text(encoding="utf-8").splitlines()
-    assert len(predictions) == len(sources)
+    assert predictions == expected
+    assert len(set(expected)) >= len(sources) - 1, "equal outputs would not show a mix-up"
 
 
 def test_resume_continues_from_the_saved_step_with_the_same_losses(tiny_model, tmp_path):
