@@ -38,14 +38,8 @@ from pathlib import Path
 
 import torch
 
-from ftkit.checkpointing import (
-    MARKER,
-    STAGING_PREFIX,
-    TRAINER_STATE,
-    checkpoint_problem,
-    checkpoint_step,
-    scan_checkpoints,
-)
+from ftkit.checkpointing import TRAINER_STATE, checkpoint_problem, checkpoint_step, scan_checkpoints
+from ftkit.run_files import MARKER, STAGING_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 

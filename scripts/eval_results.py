@@ -38,6 +38,8 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from ftkit.prediction_files import STATS_SUFFIX
+from ftkit.run_files import MARKER, RUN_ARGS
 from m2scorer import M2FormatError, score_files
 
 TABLE = "eval_results.tsv"
@@ -45,10 +47,6 @@ TYPES_TABLE = "eval_results_types.tsv"
 MARKDOWN = "eval_results.md"
 PLOT = "eval_results.png"
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
-# ftkit.checkpointing.MARKER (a test keeps them equal): importing ftkit would load torch for a file test.
-COMPLETION_MARKER = "checkpoint_complete.json"
-# ftkit.generation.STATS_SUFFIX, likewise: the summary finetune.py writes beside a predictions file.
-STATS_SUFFIX = ".stats.json"
 METRICS = ("m2", "m2_char", "errant")
 
 
@@ -126,10 +124,10 @@ def resolve_steps(run_dir: Path, wanted: list[str]) -> list[int]:
                 )
             steps.append(int(item))
         steps = list(dict.fromkeys(steps))
-    unsealed = [s for s in steps if not (run_dir / f"checkpoint-{s}" / COMPLETION_MARKER).is_file()]
+    unsealed = [s for s in steps if not (run_dir / f"checkpoint-{s}" / MARKER).is_file()]
     for step in unsealed:
         print(
-            f"skip: {run_dir / f'checkpoint-{step}'} has no {COMPLETION_MARKER}: it is still being written "
+            f"skip: {run_dir / f'checkpoint-{step}'} has no {MARKER}: it is still being written "
             "or its run was killed while saving it",
             file=sys.stderr,
         )
@@ -179,7 +177,7 @@ def resolve_datasets(data_root: Path, wanted: list[str]) -> list[str]:
 def run_template(run_dir: Path) -> str:
     """The prompt template recorded in the run's run_args.json, or "" when there is none."""
     try:
-        return json.loads((run_dir / "run_args.json").read_text(encoding="utf-8")).get("prompt_template", "")
+        return json.loads((run_dir / RUN_ARGS).read_text(encoding="utf-8")).get("prompt_template", "")
     except (OSError, ValueError):
         return ""
 

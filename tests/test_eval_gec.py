@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from eval_results import COMPLETION_MARKER, EvalError, Row, dataset_metric, write_table
+from eval_results import EvalError, Row, dataset_metric, write_table
 from eval_results import main as eval_results_main
 
 from conftest import EVAL_SAMPLE, REPO, run_command
-from ftkit.checkpointing import MARKER, seal
+from ftkit.checkpointing import seal
+from ftkit.run_files import MARKER
 
 SAMPLE_SIZE = len(EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines())
 
@@ -183,7 +184,6 @@ def test_the_markdown_file_is_the_table_that_is_printed(tmp_path, capsys):
 
 
 def test_unsealed_checkpoints_are_skipped(tmp_path, capsys):
-    assert COMPLETION_MARKER == MARKER
     run = tmp_path / "run"
     for step in (2, 4, 6):
         (run / f"checkpoint-{step}").mkdir(parents=True)

@@ -5,11 +5,11 @@ import json
 import re
 import shutil
 
-from eval_results import STATS_SUFFIX, read_table
 from eval_results import main as eval_results_main
+from eval_results import read_table
 
 from conftest import EVAL_SAMPLE
-from ftkit.generation import STATS_SUFFIX as WRITTEN_SUFFIX
+from ftkit.prediction_files import STATS_SUFFIX
 
 SOURCES = EVAL_SAMPLE.joinpath("source.txt").read_text(encoding="utf-8").splitlines()
 
@@ -30,7 +30,6 @@ def record(tmp_path, step, stats=None):
 
 
 def test_outputs_at_the_length_limit_reach_the_table(tmp_path, capsys):
-    assert WRITTEN_SUFFIX == STATS_SUFFIX
     summary = {"sentences": len(SOURCES), "at_length_limit": 3, "max_new_tokens": 256, "num_beams": 4}
     assert record(tmp_path, 1, summary) == 0
     out, err = capsys.readouterr()

@@ -27,12 +27,12 @@ from chaos_train import Launch, check_checkpoint_loads
 from conftest import EVAL_SAMPLE, REPO, SAMPLE, free_port, run_command
 from ftkit.checkpointing import (
     EXIT_STOPPED_BY_SIGNAL,
-    MARKER,
     GracefulStop,
     output_is_node_local,
     resolve_resume_checkpoint,
     scan_checkpoints,
 )
+from ftkit.run_files import MARKER
 
 NEEDS_ROOT = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None, reason="node-local disks need root for unshare -m"

@@ -19,6 +19,7 @@ from pathlib import Path
 from ftkit.adapters import merge_adapter, read_adapter_config
 from ftkit.frameworks import framework_of
 from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer
+from ftkit.run_files import RUN_ARGS
 
 
 def merge(adapter: Path, out: Path, shard_size: str = "5GB", trust_remote_code: bool = False) -> Path:
@@ -37,8 +38,8 @@ def merge(adapter: Path, out: Path, shard_size: str = "5GB", trust_remote_code: 
     merged = merge_adapter(model)
     merged.save_pretrained(out, max_shard_size=shard_size)
     tokenizer.save_pretrained(out)
-    if (adapter / "run_args.json").is_file():  # the prompt template, for eval_gec.sh and the REPL
-        shutil.copy2(adapter / "run_args.json", out / "run_args.json")
+    if (adapter / RUN_ARGS).is_file():  # the prompt template, for eval_gec.sh and the REPL
+        shutil.copy2(adapter / RUN_ARGS, out / RUN_ARGS)
     return out
 
 
