@@ -342,7 +342,7 @@ CODE_FIGURES = [
     (r"every (\d+) s, the sentences done", "ftkit/training.py", r"^PROGRESS_SECONDS = ([\d.]+)$"),
     (
         r"every stage logs \d+ times a run \(`--logging_steps ([\d.]+)`",
-        "ftkit/throughput.py",
+        "ftkit/args.py",
         r"^LOGGING_STEPS = ([\d.]+)$",
     ),
 ]
