@@ -157,7 +157,3 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(p.stat().st_size for p in shards)
     print(f"wrote {len(shards)} safetensors shard(s), {size / 1e9:.2f} GB, to {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -250,7 +250,3 @@ def main(argv: list[str] | None = None) -> int:
     rows = estimate(params, largest, args.gpus, args.nodes, args.buffer_factor)
     print(format_table(rows, params, largest, args.gpus, args.nodes, source, args.buffer_factor), end="")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

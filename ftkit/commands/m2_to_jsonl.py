@@ -143,7 +143,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{args.out}: {count} rows ({changed} corrected) from {len(sentences)} sentences of {args.gold}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -59,7 +59,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"merged {args.adapter} into {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

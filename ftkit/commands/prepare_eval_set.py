@@ -215,7 +215,3 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"{out}: {count} sentences from {gold_path}; scored with {metric} ({how[metric]})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
