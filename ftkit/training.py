@@ -70,9 +70,9 @@ class GecTrainer(CrashSafeCheckpointMixin, CountsThroughput, Seq2SeqTrainer):
         """Trainer._save, writing the weights as safetensors shards of at most --save_shard_size, and with
         --save_on_each_node on each node's local rank 0.
 
-        Trainer._save calls `save_pretrained` without a shard size (transformers' default is 50GB), and
-        transformers 5's `save_pretrained` writes on global rank 0 alone whatever `is_main_process` says,
-        so the other nodes' node-local disks got no weights. The rest stays as the Trainer does it: which
+        Trainer._save calls `save_pretrained` without a shard size (so transformers' default applies), and
+        `save_pretrained` writes on global rank 0 alone whatever `is_main_process` says, so the other nodes'
+        node-local disks got no weights. The rest stays as the Trainer does it: which
         ranks write, the consolidated 16-bit state dict it is given under ZeRO-3, the tokenizer and the
         arguments. This serves the final model and checkpoint-N.
         """
@@ -353,7 +353,7 @@ def predict(
     at_limit = int(at_length_limit(generated, stop_ids, max_new_tokens).sum())
     texts = decode(tokenizer, generated, stop_ids)
     in_order = [""] * len(dataset)
-    for position, text in zip(order, texts, strict=True):
+    for position, text in zip(range(len(order)), texts, strict=True):
         in_order[position] = text
     if main_process:
         logger.info(

@@ -6,14 +6,15 @@ import re
 import bench_train
 import pytest
 import torch
-from transformers import Seq2SeqTrainingArguments
+from transformers import LlamaConfig, LlamaForCausalLM, Seq2SeqTrainingArguments
 
 import finetune
 from conftest import SAMPLE
-from ftkit.args import ConfigurationError, parse_args
+from ftkit.args import ConfigurationError, DataArguments, parse_args
 from ftkit.data import encode_dataset, load_dataset_file
 from ftkit.frameworks import CLM, SEQ2SEQ
 from ftkit.modeling import fastest_attn_implementation, load_config, load_model, load_tokenizer
+from ftkit.templates import DEFAULT_TEMPLATE
 from ftkit.throughput import ModelFlops, ThroughputCallback, peak_flops
 from ftkit.training import build_trainer, computes_target_logits_only
 from ftkit.validation import validate_args
@@ -39,34 +40,46 @@ def test_training_batches_are_grouped_by_length_unless_asked_otherwise(tmp_path)
 
 
 def test_logs_carry_throughput_figures_for_reporting_too(tiny_model, tmp_path):
-    run = tmp_path / "run"
-    argv = base_args(tiny_model("t5"), run) + [
-        "--max_train_samples",
-        "32",
-        "--max_steps",
-        "4",
-        "--per_device_train_batch_size",
-        "8",
-        "--logging_steps",
-        "2",
-        "--report_to",
-        "tensorboard",
-        "--save_strategy",
-        "no",
-    ]
+    path, run = tiny_model("t5"), tmp_path / "run"
+    argv = base_args(path, run) + [
+        "--max_train_samples", "32", "--max_steps", "4", "--per_device_train_batch_size", "8",
+        "--train_sampling_strategy", "sequential", "--logging_steps", "2", "--report_to", "tensorboard",
+        "--save_strategy", "no",
+    ]  # fmt: skip
     assert finetune.main(argv) == 0
 
+    # Batches of 8 rows in file order: each computes 8 x (longest source + longest target) positions, of
+    # which the rows' own lengths are not padding.
+    data = encode_dataset(
+        load_dataset_file(SAMPLE / "train.jsonl", True, 32),
+        SEQ2SEQ,
+        load_tokenizer(str(path)),
+        DEFAULT_TEMPLATE,
+        DataArguments.max_source_length,
+        DataArguments.max_target_length,
+    )
+    sources, targets = [len(ids) for ids in data["input_ids"]], [len(ids) for ids in data["labels"]]
+    every, real = [], []
+    for start in range(0, 32, 8):
+        rows = slice(start, start + 8)
+        every.append(8 * (max(sources[rows]) + max(targets[rows])))
+        real.append(sum(sources[rows]) + sum(targets[rows]))
     history = json.loads((run / "trainer_state.json").read_text())["log_history"]
     steps = [row for row in history if "loss" in row]
     assert [row["step"] for row in steps] == [2, 4]
-    for row in steps:
-        assert row["tokens_per_second"] >= row["nonpad_tokens_per_second"] > 0
+    for row, batches in zip(steps, (slice(0, 2), slice(2, 4)), strict=True):
+        share = sum(real[batches]) / sum(every[batches])
+        assert row["padding_fraction"] == round(1 - share, 4) > 0
+        assert row["nonpad_tokens_per_second"] == pytest.approx(share * row["tokens_per_second"], abs=0.2)
         assert row["samples_per_second"] > 0 and row["peak_memory_gib"] > 0
-        assert 0 <= row["padding_fraction"] < 0.5  # length-grouped batches of 8
         assert "mfu" not in row  # CPU: no peak FLOP/s to compare against
     final = json.loads((run / "train_results.json").read_text())
-    for name in ("tokens_per_second", "nonpad_tokens_per_second", "padding_fraction", "peak_memory_gib"):
-        assert final[f"train_{name}"] >= 0
+    share = sum(real) / sum(every)
+    assert final["train_padding_fraction"] == round(1 - share, 4)
+    assert final["train_nonpad_tokens_per_second"] == pytest.approx(
+        share * final["train_tokens_per_second"], abs=0.2
+    )
+    assert final["train_peak_memory_gib"] >= max(row["peak_memory_gib"] for row in steps)
 
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -124,24 +137,27 @@ def test_peak_flops_by_gpu_name(monkeypatch, name, flops):
     assert peak_flops("cpu") is None
 
 
-def test_model_flops_count_matmul_parameters_and_attention(tiny_model):
-    path = str(tiny_model("llama"))
-    model = load_model(path, CLM, load_config(path), load_tokenizer(path), torch.float32)
-    flops = ModelFlops.of(model)
-    embedding = model.get_input_embeddings().weight.numel()
-    assert flops.encoder_params == 0
-    assert flops.decoder_params == sum(p.numel() for p in model.parameters()) - embedding  # untied lm_head
-    layers, width = model.config.num_hidden_layers, model.config.hidden_size
-    # 10 examples of 30 tokens: 6 N per token plus 12 x layers x width x 30 for attention.
-    assert flops.training_flops(0, 300, 10) == pytest.approx(
-        300 * (6 * flops.decoder_params + 12 * layers * width * 30)
-    )
+@pytest.mark.parametrize("tied", [False, True])
+def test_model_flops_count_matmul_parameters_and_attention(tied):
+    config = LlamaConfig(
+        vocab_size=1000, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, tie_word_embeddings=tied,
+    )  # fmt: skip
+    flops = ModelFlops.of(LlamaForCausalLM(config))
+    # Per layer: q, k, v, o 4 x 64 x 64, MLP 3 x 64 x 256, two norms 2 x 64; the final norm 64; the output
+    # projection 1000 x 64 (the input embedding is a lookup: not counted, unless it is the output projection).
+    assert flops == ModelFlops(
+        encoder_params=0, decoder_params=2 * (16384 + 49152 + 128) + 64 + 64000, encoder_layers=0,
+        decoder_layers=2, width=64,
+    )  # fmt: skip
+    # 10 examples of 30 tokens: 6 x 195,392 per token plus 12 x 2 layers x 64 x 30 keys for attention.
+    assert flops.training_flops(0, 300, 10) == 300 * (6 * 195392 + 12 * 2 * 64 * 30) == 365529600
 
     callback = ThroughputCallback()
-    callback._flops, callback._peak = flops, 1e12
+    callback._flops, callback._peak = flops, 1e9
     figures = callback._figures(torch.tensor([0, 0, 400.0, 300.0, 10]), seconds=2.0, world_size=1)
     assert figures["padding_fraction"] == 0.25 and figures["nonpad_tokens_per_second"] == 150
-    assert figures["mfu"] == pytest.approx(flops.training_flops(0, 300, 10) / 2 / 1e12, abs=1e-4)
+    assert figures["mfu"] == round(365529600 / 2 / 1e9, 4) == 0.1828
 
 
 def test_attention_implementation_is_selectable_and_defaults_to_the_fastest(tiny_model, tmp_path):
