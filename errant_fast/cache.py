@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import errant
@@ -65,38 +66,31 @@ class Cache:
         except OSError as e:
             logger.warning("errant cache %s not written (%s): the next scoring recomputes it", path, e)
 
-    def load_sources(self, vocab, needed: set[int]) -> dict[int, Doc]:
-        """The stored parses of the `needed` sentences (and of others stored with them); a damaged file
-        or segment is left out with a warning, its sentences parsed again."""
+    def load_sources(self) -> StoredParses:
+        """The stored parses (a damaged file left out with a warning, its sentences parsed again)."""
         self._segments = []
         data = self._read(self.sources_path)
-        if data is None:
-            return {}
-        try:
-            header, blobs = data.split(b"\n", 1)
-            offset = 0
-            for indices, size in json.loads(header):
-                self._segments.append((indices, blobs[offset : offset + size]))
-                offset += size
-            if offset != len(blobs):
-                raise ValueError(f"{len(blobs)} bytes of parses where the header lists {offset}")
-        except ValueError as e:
-            logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, e)
-            self._segments = []
-        docs: dict[int, Doc] = {}
-        for segment in list(self._segments):
-            if not needed.intersection(segment[0]):
-                continue  # rebuilding Docs costs about a third of parsing them: only what is used
+        if data is not None:
             try:
-                docs.update(deserialise(segment, vocab))
-            except (ValueError, zlib.error) as e:
-                logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, e)
-                self._segments.remove(segment)
-        return docs
+                header, blobs = data.split(b"\n", 1)
+                offset = 0
+                for indices, size in json.loads(header):
+                    self._segments.append((indices, blobs[offset : offset + size]))
+                    offset += size
+                if offset != len(blobs):
+                    raise ValueError(f"{len(blobs)} bytes of parses where the header lists {offset}")
+            except ValueError as e:
+                self.sources_damaged(e)
+                self._segments = []
+        return StoredParses(list(self._segments))
 
-    def add_sources(self, segments: list[tuple[list[int], bytes]]) -> None:
-        """Store `segments` (serialise's output) beside the parses load_sources found."""
-        self._segments += segments
+    def sources_damaged(self, error: Exception | str) -> None:
+        logger.warning("errant cache %s damaged (%s): reparsing", self.sources_path, error)
+
+    def add_sources(self, segments: list[tuple[list[int], bytes]], dropped: set[int] = frozenset()) -> None:
+        """Store `segments` (serialise's output) beside the segments load_sources found, less those
+        numbered `dropped` (found damaged: their sentences are among `segments` now)."""
+        self._segments = [seg for k, seg in enumerate(self._segments) if k not in dropped] + segments
         header = json.dumps([[indices, len(blob)] for indices, blob in self._segments]).encode()
         self._write(self.sources_path, header + b"\n" + b"".join(blob for _, blob in self._segments))
 
@@ -113,6 +107,31 @@ class Cache:
     def save_edits(self, edits: dict[tuple[int, str], str]) -> None:
         rows = [[i, output, lines] for (i, output), lines in edits.items()]
         self._write(self.edits_path, json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+
+
+class StoredParses:
+    """A cache file's source parses, each segment rebuilt into Docs only when a sentence of it is needed,
+    in the process that needs it: rebuilding costs about a third of parsing, and most sentences of a
+    scoring need no source parse (unchanged outputs, edits from the cache)."""
+
+    def __init__(self, segments: list[tuple[list[int], bytes]]):
+        self.segments = segments
+        self.segment_of = {i: k for k, (indices, _) in enumerate(segments) for i in indices}
+        self.docs: dict[int, Doc] = {}
+        self.read: set[int] = set()  # numbers of the segments rebuilt (or found damaged) here
+        self.damaged: dict[int, str] = {}  # segment number -> what is wrong with it
+
+    def get(self, needed: Iterable[int], vocab) -> dict[int, Doc]:
+        """The stored parses of the `needed` sentences that have one; a damaged segment's sentences have
+        none (they are parsed again) and it goes into `damaged`."""
+        needed = list(needed)
+        for k in sorted({self.segment_of[i] for i in needed if i in self.segment_of} - self.read):
+            self.read.add(k)
+            try:
+                self.docs.update(deserialise(self.segments[k], vocab))
+            except (ValueError, zlib.error) as e:
+                self.damaged[k] = str(e)
+        return {i: self.docs[i] for i in needed if i in self.docs}
 
 
 def serialise(docs: dict[int, Doc]) -> tuple[list[int], bytes]:

@@ -13,10 +13,12 @@ otherwise parses the output and runs `Annotator.annotate`. Here the same calls m
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import math
 import multiprocessing
+import multiprocessing.pool
 import os
 from dataclasses import dataclass, field
 
@@ -24,7 +26,7 @@ from errant.commands.parallel_to_m2 import noop_edit
 from spacy.tokens import Doc
 
 from errant_fast.annotator import LoadedAnnotator
-from errant_fast.cache import Cache, deserialise, serialise
+from errant_fast.cache import Cache, StoredParses, deserialise, serialise
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +62,10 @@ def is_unchanged(source: str, output: str, tok: bool) -> bool:
 class _Job:
     """Parse and annotate lists of (index, source, output or None); run in the parent or forked workers."""
 
-    def __init__(self, loaded: LoadedAnnotator, options: Options, sources: dict[int, Doc]):
+    def __init__(self, loaded: LoadedAnnotator, options: Options, stored: StoredParses):
         self.annotator = loaded.annotator
         self.options = options
-        self.sources = sources
+        self.stored = stored
 
     def parse(self, texts: list[str]) -> list[Doc]:
         nlp = self.annotator.nlp
@@ -73,17 +75,20 @@ class _Job:
         )
         return self.annotator.pipe(inputs, batch_size=CHUNK)
 
-    def run(self, items: list[tuple[int, str, str | None]]) -> tuple[list[tuple[int, str, str]], tuple]:
-        missing = [(i, source) for i, source, _ in items if i not in self.sources]
+    def run(self, items: list[tuple[int, str, str | None]]) -> tuple[list[tuple[int, str, str]], tuple, dict]:
+        """The edits of the items with an output, the sources parsed here (serialise's segment) and the
+        stored segments found damaged here (StoredParses.damaged)."""
+        sources = self.stored.get([i for i, _, _ in items], self.annotator.nlp.vocab)
+        missing = [(i, source) for i, source, _ in items if i not in sources]
         parsed = dict(zip([i for i, _ in missing], self.parse([s for _, s in missing]), strict=True))
+        sources.update(parsed)
         to_annotate = [(i, output) for i, _, output in items if output is not None]
         outputs = self.parse([output for _, output in to_annotate])
         edits = []
         for (i, output), cor in zip(to_annotate, outputs, strict=True):
-            orig = self.sources[i] if i in self.sources else parsed[i]
-            found = self.annotator.annotate(orig, cor, self.options.lev, self.options.merge)
+            found = self.annotator.annotate(sources[i], cor, self.options.lev, self.options.merge)
             edits.append((i, output, "".join("\n" + edit.to_m2(0) for edit in found)))
-        return edits, serialise(parsed)
+        return edits, serialise(parsed), self.stored.damaged
 
 
 _worker_job: _Job | None = None
@@ -106,6 +111,21 @@ def split(items: list, processes: int) -> list[list]:
     head = len(items) if processes == 1 else max(0, len(items) - processes * CHUNK)
     bounds = [*range(0, head, CHUNK), *range(head, len(items), CHUNK // 4), len(items)]
     return [items[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _forked_pool(processes: int, job: _Job) -> multiprocessing.pool.Pool:
+    """`processes` forked workers holding `job`.
+
+    The collector is frozen while they fork: a worker's full collections then never walk what it shares
+    with this process (the model, the parses), and walking it would also copy every page it touches (the
+    collector writes to each object it visits); this process's collector is as before once they exist."""
+    frozen = gc.get_freeze_count() > 0  # the caller's own freeze stays
+    gc.freeze()
+    try:
+        return multiprocessing.get_context("fork").Pool(processes, _start_worker, (job,))
+    finally:
+        if not frozen:
+            gc.unfreeze()
 
 
 def default_processes() -> int:
@@ -137,23 +157,25 @@ def system_m2(
             cached += 1
         else:
             items.append((i, source, output))
-    # The S line of -tok holds spaCy's tokens of the source: every source is needed then.
-    needed = set(range(len(sources))) if options.tok else {i for i, _, _ in items}
-    source_docs = cache.load_sources(vocab, needed) if cache else {}
+    stored = cache.load_sources() if cache else StoredParses([])
+    source_docs: dict[int, Doc] = {}
     if options.tok:
+        # The S line of -tok holds spaCy's tokens of the source: every source is needed here.
+        source_docs = stored.get(range(len(sources)), vocab)
         queued = {i for i, _, _ in items}
         items += [(i, s, None) for i, s in enumerate(sources) if i not in source_docs and i not in queued]
-    job = _Job(loaded, options, source_docs)
+    job = _Job(loaded, options, stored)
     processes = max(1, min(processes or default_processes(), math.ceil(len(items) / CHUNK)))
     chunks = split(items, processes)
     if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(processes, _start_worker, (job,)) as pool:
+        with _forked_pool(processes, job) as pool:
             results = list(pool.imap_unordered(_run_in_worker, chunks))
     else:
         results = [job.run(chunk) for chunk in chunks]
     new_edits = {}
     new_segments = []
-    for chunk_edits, segment in results:
+    damaged = dict(stored.damaged)
+    for chunk_edits, segment, chunk_damaged in results:
         for i, output, lines in chunk_edits:
             edits[i] = lines
             new_edits[(i, output)] = lines
@@ -161,10 +183,13 @@ def system_m2(
             new_segments.append(segment)
             if options.tok:
                 source_docs.update(deserialise(segment, vocab))
+        damaged |= chunk_damaged
     parsed = sum(len(indices) for indices, _ in new_segments)
     if cache:
+        for error in damaged.values():  # found here or in a worker: told once, here
+            cache.sources_damaged(error)
         if new_segments:
-            cache.add_sources(new_segments)
+            cache.add_sources(new_segments, set(damaged))
         if new_edits:
             cache.save_edits({**known_edits, **new_edits})
     blocks = []

@@ -36,10 +36,10 @@ import time
 from pathlib import Path
 from unittest import mock
 
+from errant_fast import find_model, reference, score_files
+from errant_fast.scoring import read_lines
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from errant_fast import find_model, reference, score_files  # noqa: E402
-from errant_fast.scoring import read_lines  # noqa: E402
 
 DATA = REPO.parent / "shared" / "gec-data" / "pillars-of-gec"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,13 @@ import spacy
 from errant.alignment import Alignment
 from spacy.tokens import Doc
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-import errant_score  # noqa: E402
+from errant_fast import Options, find_model, load_annotator, reference, score_files, system_m2
+from errant_fast import cli as errant_score
+from errant_fast.alignment import FastAlignment
+from errant_fast.cache import Cache
+from errant_fast.edits import CHUNK, split
 
-from errant_fast import Options, find_model, load_annotator, reference, score_files, system_m2  # noqa: E402
-from errant_fast.alignment import FastAlignment  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 PILLARS = Path(os.environ.get("GEC_DATA", REPO.parent / "shared" / "gec-data")) / "pillars-of-gec"
 BEA_GOLD = PILLARS / "evaluation_sets" / "bea-dev.m2"
@@ -129,16 +131,33 @@ def test_cache_gives_the_same_blocks_without_parsing(excerpt, loaded, empty_cach
     assert lev.system.cached == 0  # other options, other edits
 
 
-def test_processes_give_the_same_blocks(excerpt, loaded):
-    sources = (excerpt / "source.txt").read_text().splitlines()
-    outputs = (excerpt / "T5-11B.txt").read_text().splitlines() * 3
-    one = system_m2(sources * 3, outputs, loaded, processes=1)
-    two = system_m2(sources * 3, outputs, loaded, processes=2)
-    assert one.blocks == two.blocks
+def test_processes_give_the_same_blocks(excerpt, loaded, empty_cache, caplog):
+    """Forked workers give one process's blocks, also with the cache: the stored source parses are rebuilt
+    in the workers that need them, and a damaged segment found there is parsed again, told once (here)
+    and replaced in the file."""
+    sources = (excerpt / "source.txt").read_text().splitlines() * 5
+    t5 = (excerpt / "T5-11B.txt").read_text().splitlines() * 5
+    ctc = (excerpt / "CTC-Copy.txt").read_text().splitlines() * 5
+    one = system_m2(sources, t5, loaded, processes=1)
+    assert system_m2(sources, t5, loaded, processes=2).blocks == one.blocks
+
+    def cache():
+        return Cache(sources, loaded.model, tok=False, lev=False, merge="rules")
+
+    assert system_m2(sources, t5, loaded, processes=2, cache=cache()).blocks == one.blocks
+    (parses,) = (empty_cache / "errant_fast").glob("*.sources.spacy")
+    header, blobs = parses.read_bytes().split(b"\n", 1)
+    parses.write_bytes(header + b"\n" + blobs[:10] + b"\xff\x00\xff" + blobs[13:])  # the first segment
+    other = system_m2(sources, ctc, loaded, processes=2, cache=cache())
+    assert other.blocks == system_m2(sources, ctc, loaded, processes=1).blocks
+    assert other.annotated > CHUNK and 0 < other.sources_parsed < other.annotated
+    assert caplog.text.count(" damaged (") == 1
+    stored = cache().load_sources()
+    assert len(stored.get(range(len(sources)), loaded.annotator.nlp.vocab)) > other.annotated
+    assert not stored.damaged
 
 
 def test_tasks_hold_every_sentence_once_in_order_and_end_small():
-    from errant_fast.edits import CHUNK, split
 
     for n in (0, 1, CHUNK, 3 * CHUNK + 5, 40 * CHUNK + 29):
         for processes in (1, 2, 3):
@@ -177,6 +196,24 @@ def test_commands_print_the_same_table(excerpt):
         line.split("|")[-1].strip() for line in ours.stderr.splitlines() if line.startswith("import time:")
     }
     assert "spacy" in imported and not any(name.startswith("torch.") for name in imported)
+
+
+def test_console_script_is_the_command():
+    """`errant-score` (pyproject's console script) runs the command's process setup, not main alone."""
+    (script,) = entry_points(group="console_scripts", name="errant-score")
+    assert script.load() is errant_score.command
+
+
+def test_library_leaves_pytorch_and_the_collector_alone(excerpt):
+    """Importing errant_fast and calling cli.main score in any process: PyTorch stays importable after
+    spaCy, the collector on (only cli.command, the command's own process, changes them)."""
+    code = (
+        "import gc; from errant_fast import cli; "
+        f"assert cli.main([{str(excerpt / 'T5-11B.txt')!r}, {str(excerpt / 'gold.m2')!r}]) == 0; "
+        "import torch; assert gc.isenabled() and gc.get_freeze_count() == 0; print(torch.zeros(1).shape)"
+    )
+    ours = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert ours.stdout.endswith("torch.Size([1])\n") and "Span-Based Correction" in ours.stdout
 
 
 @pytest.mark.parametrize(
