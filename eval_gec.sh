@@ -15,12 +15,12 @@
 #      $OUTPUT_ROOT/$RESULT_DIR/checkpoint-STEP/predictions/<dataset>.txt (finetune.py's run_args.json for it
 #      goes to predictions/<dataset>/). Inputs are length-sorted into batches, outputs keep the input order.
 #   2. scripts/eval_results.py scores it with the metric the set's dataset.json names: m2 (the project's
-#      m2scorer, e.g. conll14), m2_char (m2scorer on characters, e.g. nlpcc18) or errant (ERRANT 3.0.2
-#      through errant_fast, e.g. bea19dev, as BEA-2019 results are reported). It puts a row (step, dataset,
-#      metric, sentences, P, R, F0.5, prediction seconds including model loading, sentences/s, settings)
-#      into $OUTPUT_ROOT/$RESULT_DIR/eval_results.tsv and eval_results.md (for errant sets also F0.5 per
-#      error type, errant_compare -cat 2, in eval_results_types.tsv and beside the main table), and
-#      redraws eval_results.png (F0.5 against step, and the training loss).
+#      m2scorer, e.g. conll14), m2_char (m2scorer on characters, e.g. nlpcc18) or errant (ERRANT, the release
+#      pyproject.toml pins, through errant_fast, e.g. bea19dev, as BEA-2019 results are reported). It puts
+#      a row (step, dataset, metric, sentences, P, R, F0.5, prediction seconds including model loading,
+#      sentences/s, settings) into $OUTPUT_ROOT/$RESULT_DIR/eval_results.tsv and eval_results.md (for errant
+#      sets also F0.5 per error type, errant_compare -cat 2, in eval_results_types.tsv and beside the main
+#      table), and redraws eval_results.png (F0.5 against step, and the training loss).
 # Only sealed checkpoints (with the checkpoint_complete.json training writes last) are evaluated: `all`
 # lists only those, and a named step still being written or left half-written is skipped with a message.
 # The Markdown table is printed at the end. A (step, dataset) already in the table with the same settings

@@ -20,7 +20,7 @@ Files in RUN_DIR:
     eval_results.png                F0.5 against step per dataset, beside the training loss
 
 Each set's dataset.json names its metric (scripts/prepare_eval_set.py writes it): "m2" (the M2 scorer on
-words), "m2_char" (on characters: Chinese) or "errant" (ERRANT 3.0.2, span-based correction, as BEA-2019
+words), "m2_char" (on characters: Chinese) or "errant" (ERRANT, span-based correction, as BEA-2019
 is reported). A dataset.json without "metric" means m2, or m2_char where it says `"char_level": true`.
 Only checkpoints with their completion marker are evaluated: a checkpoint still being written, or left
 half-written by a killed run, is skipped with a message.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks on one GPU, in about 8 minutes, into one results file:
+# The benchmarks on one GPU, within the stages' budgets below, into one results file:
 #   train    the training race (scripts/bench_train.py): finetune.py against the careful HF Trainer script and
 #            TRL, under the deepspeed launcher with ZeRO-2, bf16, on a 1.09B-parameter LLaMA-shaped model
 #            (hidden 2048, 16 layers, FFN 8192) built from a config with random weights, on the GEC sample
@@ -13,21 +13,22 @@
 #   GPU_BENCH_SMOKE=1 bash scripts/gpu_bench.sh      # on CPU: tiny models, a few steps (tests/test_gpu_bench.py)
 #
 # On a machine without deepspeed, datasets or trl, it installs the wheels in WHEELS (made by
-# `bash ../shared/gpu/make_wheels.sh`) into SITE and puts SITE on PYTHONPATH; nothing else is installed.
+# `bash ../shared/gpu/make_wheels.sh`) into SITE and puts SITE on PYTHONPATH; where the project itself is not
+# installed (`pip install -e .`), it puts the repository on PYTHONPATH; nothing else is installed.
 #
 # Environment variables (default in brackets):
 #   RESULTS          the results file [$WORK/results.md]
 #   WORK             scratch folder for the models and runs [outputs/gpu_bench, smoke: outputs/gpu_bench_smoke]
 #   PREDICT_MODEL    checkpoint for the prediction race [outputs/tiny-llama-sample: the demo; when it is absent,
-#                    a first stage trains it with `bash train.sh` into WORK, about 2 minutes more (carry
-#                    outputs/tiny-llama-sample to the GPU machine to save them); smoke: the tiny random model]
+#                    a first stage trains it with `bash train.sh` into WORK (carry
+#                    outputs/tiny-llama-sample to the GPU machine to save that stage); smoke: the tiny random model]
 #   PREDICT_INPUTS   one source per line [../shared/gec-data/conll14-submissions/INPUT when present, else
 #                    data/eval/sample/source.txt]
 #   TRAIN_BUDGET, PREDICT_BUDGET, MEMORY_BUDGET, DEMO_BUDGET
 #                    seconds each stage may run; one still running then is stopped and the file says so
-#                    [270, 90, 60, 180; smoke: 300 each]; sized from ../shared/gpu/README.md (1.1B LLaMA, ZeRO-2 bf16, about
-#                    30k tokens/s on an H100), where each training run's start (imports, loading, DeepSpeed's
-#                    set-up) outweighs its 40 steps
+#                    [270, 90, 60, 180; smoke: 300 each]; sized from the throughput in
+#                    ../shared/gpu/README.md (1.1B LLaMA, ZeRO-2 bf16), where each training run's start
+#                    (imports, loading, DeepSpeed's set-up) outweighs its 40 steps
 #   WHEELS           [.whl]     SITE [/tmp/site]     PYTHON [python, else python3]
 #   GPU_BENCH_SMOKE  1: a CPU check of the whole script: tiny models, a few steps, no DeepSpeed launcher [0]
 # Exit status: 0 when every stage ended well, 1 when one failed or ran out of time (the file says which),
@@ -72,6 +73,10 @@ if ! "$PYTHON" -c 'import deepspeed, datasets, trl' > /dev/null 2>&1; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
         "${wheels[@]}"
     export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH} PATH=$SITE/bin:$PATH
+fi
+# The scripts import ftkit and m2scorer; `python -c` would find them in the working folder, hence the pop.
+if ! "$PYTHON" -c 'import sys; sys.path.pop(0); import ftkit, m2scorer' > /dev/null 2>&1; then
+    export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 fi
 
 failed=0

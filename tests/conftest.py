@@ -113,6 +113,6 @@ def run_deepspeed(
             f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n"
             f"{result.stderr[-6000:]}"
         )
-    # DeepSpeed's CPU shared-memory all-reduce left 69 MB per process here (ftkit.args).
+    # DeepSpeed's CPU shared-memory all-reduce leaves a buffer per process there unless removed (ftkit.args).
     assert set(SHM.glob("deepspeed*")) <= shm_before, "the run left DeepSpeed buffers in /dev/shm"
     return result
