@@ -1,5 +1,5 @@
-"""Chinese GEC end to end: a tiny Qwen2 trains on data/sample_zh under DeepSpeed, predicts the test set, and
-the predictions are scored on characters, as data/eval/sample_zh/dataset.json asks."""
+"""Chinese GEC: outputs of the test set scored on characters, as data/eval/sample_zh/dataset.json asks; end to
+end, a tiny Qwen2 trains on data/sample_zh under DeepSpeed and predicts the test set."""
 
 import json
 
@@ -8,9 +8,33 @@ import pytest
 from conftest import REPO, run_deepspeed
 from m2scorer import Result, score_files
 
-pytestmark = pytest.mark.slow
 SAMPLE_ZH = REPO / "data" / "sample_zh"
 EVAL_ZH = REPO / "data" / "eval" / "sample_zh"
+GOLD_EDITS = 144  # data/eval/sample_zh/README.md; one annotator
+
+
+def lines(name):
+    return EVAL_ZH.joinpath(name).read_text(encoding="utf-8").splitlines()
+
+
+def score_chars(outputs, tmp_path):
+    system = tmp_path / "system.txt"
+    system.write_text("".join(line + "\n" for line in outputs), encoding="utf-8")
+    return score_files(system, EVAL_ZH / "gold.m2", char_level=True)
+
+
+def test_known_unsegmented_outputs_score_their_figures_on_characters(tmp_path):
+    sources, targets = lines("source.txt"), lines("target.txt")
+    assert json.loads(EVAL_ZH.joinpath("dataset.json").read_text(encoding="utf-8"))["char_level"]
+    # The references make every gold edit (the gold's words are segmented, the outputs not).
+    assert score_chars(targets, tmp_path) == Result(GOLD_EDITS, GOLD_EDITS, GOLD_EDITS, 1.0, 1.0, 1.0)
+    assert score_chars(sources, tmp_path) == Result(0, 0, GOLD_EDITS, 1.0, 0.0, 0.0)
+    # Sentence 2's gold edit (的 -> 地) and a wrong one in sentence 1 (得 -> 的), the rest unchanged:
+    # P = 1/2, R = 1/144, F0.5 = 1.25 P R / (0.25 P + R) = 0.625 / 19.
+    assert (sources[0], sources[1]) == ("你们的老师睡得很好。", "他们周末高兴的听音乐。")
+    mixed = score_chars(["你们的老师睡的很好。", "他们周末高兴地听音乐。", *sources[2:]], tmp_path)
+    assert (mixed.correct, mixed.proposed, mixed.gold, mixed.precision) == (1, 2, GOLD_EDITS, 0.5)
+    assert mixed.recall == pytest.approx(1 / 144) and mixed.f == pytest.approx(0.625 / 19)
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +44,7 @@ def tiny_qwen2(tmp_path_factory):
     return make_tiny_model("qwen2", tmp_path_factory.mktemp("tiny-qwen2"), corpus=SAMPLE_ZH / "train.jsonl")
 
 
+@pytest.mark.slow
 def test_tiny_qwen2_trains_predicts_and_scores_on_characters(tiny_qwen2, tmp_path):
     run_deepspeed(
         [
@@ -58,9 +83,6 @@ def test_tiny_qwen2_trains_predicts_and_scores_on_characters(tiny_qwen2, tmp_pat
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.5, losses
 
     predictions = tmp_path / "generated_predictions.txt"
-    lines = predictions.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == len(EVAL_ZH.joinpath("source.txt").read_text(encoding="utf-8").splitlines())
-    assert json.loads(EVAL_ZH.joinpath("dataset.json").read_text(encoding="utf-8"))["char_level"]
-    # A dozen steps teach little: the figures are not checked, only that character scoring runs.
-    result = score_files(predictions, EVAL_ZH / "gold.m2", char_level=True)
-    assert isinstance(result, Result) and 0.0 <= result.f <= 1.0
+    assert len(predictions.read_text(encoding="utf-8").splitlines()) == len(lines("source.txt"))
+    # A dozen steps teach little: what the output scores is not checked, only that it scores against the gold.
+    assert score_files(predictions, EVAL_ZH / "gold.m2", char_level=True).gold == GOLD_EDITS
