@@ -5,7 +5,11 @@ import os
 import pytest
 import torch
 from datasets import Dataset
-from transformers import AutoTokenizer
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.pre_tokenizers import Whitespace
+from tokenizers.processors import TemplateProcessing
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from conftest import SAMPLE
 from ftkit.data import (
@@ -67,37 +71,64 @@ def test_bad_training_data_names_file_and_line(tmp_path, lines, message):
         read_examples(write(tmp_path / "a.jsonl", lines), require_target=True)
 
 
-@pytest.mark.parametrize("family", ["gpt2", "bloom", "llama"])
-def test_clm_labels_mask_exactly_the_prompt_and_end_with_eos(tiny_model, family):
-    tokenizer = load_tokenizer(str(tiny_model(family)))
+def word_tokenizer(special_tokens: str) -> PreTrainedTokenizerFast:
+    """A tokenizer with one id per word of VOCAB, adding `special_tokens` ("[BOS] $A", "$A [EOS]"): expected
+    ids are literals, independent of how the tiny models' tokenizers are trained."""
+    backend = Tokenizer(WordLevel({word: i for i, word in enumerate(VOCAB)}, unk_token="[UNK]"))
+    backend.pre_tokenizer = Whitespace()
+    backend.post_processor = TemplateProcessing(
+        single=special_tokens, special_tokens=[("[BOS]", 2), ("[EOS]", 3)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", bos_token="[BOS]", eos_token="[EOS]"
+    )
+
+
+VOCAB = "[UNK] [PAD] [BOS] [EOS] He go goes to school . She is happy".split()
+X = IGNORE_INDEX  # a label the loss ignores
+
+
+def test_clm_labels_mask_exactly_the_prompt_and_end_with_eos():
     batch = {
         "source": ["He go to school .", "She is happy ."],
         "target": ["He goes to school .", "She is happy ."],
     }
-    encoded = encode_clm(batch, tokenizer, "gec", max_source_length=64, max_target_length=64)
-    for i, (source, target) in enumerate(zip(batch["source"], batch["target"], strict=True)):
-        prompt_ids = tokenizer(build_prompt(source, "gec"))["input_ids"]
-        target_ids = tokenizer(target, add_special_tokens=False)["input_ids"]
-        assert encoded["input_ids"][i] == prompt_ids + target_ids + [tokenizer.eos_token_id]
-        assert encoded["labels"][i] == [IGNORE_INDEX] * len(prompt_ids) + target_ids + [
-            tokenizer.eos_token_id
-        ]
-
-
-def test_clm_target_truncation_keeps_eos(tiny_model):
-    tokenizer = load_tokenizer(str(tiny_model("llama")))
     encoded = encode_clm(
-        {"source": ["a"], "target": ["He goes to school every day ."]}, tokenizer, "none", 64, 4
+        batch, word_tokenizer("[BOS] $A"), "none", max_source_length=64, max_target_length=64
     )
-    answer = [label for label in encoded["labels"][0] if label != IGNORE_INDEX]
-    assert len(answer) == 4 and answer[-1] == tokenizer.eos_token_id
+    # The prompt with its BOS, the target without one, then EOS; the loss sees the target and EOS only.
+    assert encoded == {
+        "input_ids": [[2, 4, 5, 7, 8, 9, 4, 6, 7, 8, 9, 3], [2, 10, 11, 12, 9, 10, 11, 12, 9, 3]],
+        "attention_mask": [[1] * 12, [1] * 10],
+        "labels": [[X, X, X, X, X, X, 4, 6, 7, 8, 9, 3], [X, X, X, X, X, 10, 11, 12, 9, 3]],
+        "prompt_length": [6, 5],
+        "target_length": [6, 5],
+    }
 
 
-def test_clm_prediction_encodes_the_prompt_only(tiny_model):
-    tokenizer = load_tokenizer(str(tiny_model("gpt2")))
-    encoded = encode_clm({"source": ["He go ."]}, tokenizer, "gec", 64, 64)
-    assert encoded["input_ids"] == [tokenizer(build_prompt("He go .", "gec"))["input_ids"]]
-    assert "labels" not in encoded
+def test_clm_cuts_the_source_and_the_target_and_keeps_eos():
+    batch = {"source": ["He go to school ."], "target": ["He goes to school ."]}
+    encoded = encode_clm(batch, word_tokenizer("[BOS] $A"), "none", max_source_length=4, max_target_length=3)
+    assert encoded["input_ids"] == [[2, 4, 5, 7, 4, 6, 3]]  # "He go to", "He goes" + EOS
+    assert encoded["labels"] == [[X, X, X, X, 4, 6, 3]]
+    assert (encoded["prompt_length"], encoded["target_length"]) == ([6], [6])  # before the cut
+
+
+def test_clm_prediction_encodes_the_prompt_only():
+    encoded = encode_clm({"source": ["He go ."]}, word_tokenizer("[BOS] $A"), "none", 64, 64)
+    assert encoded == {"input_ids": [[2, 4, 5, 9]], "attention_mask": [[1, 1, 1, 1]], "prompt_length": [4]}
+
+
+def test_seq2seq_encodes_the_prompt_and_cuts_the_target_keeping_eos():
+    batch = {"source": ["He go ."], "target": ["He goes to school ."]}
+    encoded = encode_seq2seq(batch, word_tokenizer("$A [EOS]"), "none", 64, 3)
+    assert encoded == {
+        "input_ids": [[4, 5, 9, 3]],
+        "attention_mask": [[1, 1, 1, 1]],
+        "prompt_length": [4],
+        "target_length": [6],
+        "labels": [[4, 6, 3]],
+    }
 
 
 def test_seq2seq_encodes_prompt_and_target_with_eos(tiny_model):
