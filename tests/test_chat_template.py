@@ -3,17 +3,25 @@
 import json
 
 import pytest
+from test_generation import chaotic_model  # noqa: F401 (a fixture)
 
 import finetune
 from conftest import SAMPLE
 from ftkit.data import IGNORE_INDEX, encode_clm
-from ftkit.generation import GenerationSettings
-from ftkit.modeling import load_tokenizer
-from ftkit.templates import TEMPLATES, TemplateError, build_prompt
+from ftkit.frameworks import CLM
+from ftkit.generation import GenerationSettings, generate_one
+from ftkit.modeling import load_config, load_model, load_tokenizer
+from ftkit.templates import TemplateError, build_prompt
 from interactive_generate import Session
 
 SOURCE = "He go to school ."
 TARGET = "He goes to school ."
+# Qwen2-Instruct's ChatML template (the tiny qwen2 tokenizer's) around the chat template's user message.
+CHAT_PROMPT = (
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "<|im_start|>user\nCorrect the grammatical errors in this sentence:\nHe go to school .<|im_end|>\n"
+    "<|im_start|>assistant\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +31,7 @@ def qwen2_tokenizer(tiny_model):
 
 
 def test_chat_prompt_is_the_user_turn_of_the_tokenizers_chat_template(qwen2_tokenizer):
-    prompt = build_prompt(SOURCE, "chat", qwen2_tokenizer)
-    message = TEMPLATES["chat"].replace("{source}", SOURCE)
-    assert prompt == qwen2_tokenizer.apply_chat_template(
-        [{"role": "user", "content": message}], tokenize=False, add_generation_prompt=True
-    )
-    assert prompt.endswith(f"<|im_start|>user\n{message}<|im_end|>\n<|im_start|>assistant\n")
+    assert build_prompt(SOURCE, "chat", qwen2_tokenizer) == CHAT_PROMPT
 
 
 def test_training_and_prediction_encode_the_same_chat_prompt(qwen2_tokenizer):
@@ -36,25 +39,32 @@ def test_training_and_prediction_encode_the_same_chat_prompt(qwen2_tokenizer):
     train = encode_clm({"source": [SOURCE], "target": [TARGET]}, tokenizer, "chat", 256, 256)
     predict = encode_clm({"source": [SOURCE]}, tokenizer, "chat", 256, 256)
     prompt_ids = predict["input_ids"][0]
-    # The special tokens come from the template once, not again from the tokenizer.
-    expected = tokenizer(build_prompt(SOURCE, "chat", tokenizer), add_special_tokens=False)["input_ids"]
-    assert prompt_ids == expected
-    assert prompt_ids.count(tokenizer.convert_tokens_to_ids("<|im_start|>")) == 3  # system, user, assistant
-    answer = tokenizer(TARGET, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    assert train["input_ids"][0] == prompt_ids + answer
+    assert tokenizer.decode(prompt_ids) == CHAT_PROMPT
+    # The template's special tokens are single tokens, each once: none split, none added by the tokenizer.
+    tokens = tokenizer.convert_ids_to_tokens(prompt_ids)
+    assert [t for t in tokens if t.startswith("<|")] == ["<|im_start|>", "<|im_end|>"] * 2 + ["<|im_start|>"]
+    answer = train["input_ids"][0][len(prompt_ids) :]
+    assert train["input_ids"][0][: len(prompt_ids)] == prompt_ids
+    assert tokenizer.decode(answer) == TARGET + "<|endoftext|>"  # the tokenizer's EOS ends the answer
     assert train["labels"][0] == [IGNORE_INDEX] * len(prompt_ids) + answer
 
     # The REPL encodes as --do_predict does.
     settings = GenerationSettings(max_new_tokens=8)
-    session = Session(None, tokenizer, "clm", "chat", settings, max_source_length=256)
+    session = Session(None, tokenizer, CLM, "chat", settings, max_source_length=256)
     assert session.encode(SOURCE) == prompt_ids
 
 
-def test_chat_template_trains_and_predicts_through_finetune(tiny_model, tmp_path):
+def said_to(model, tokenizer, template):
+    ids = CLM.encode({"source": [SOURCE]}, tokenizer, template, 256, 256)["input_ids"][0]
+    return generate_one(model, tokenizer, CLM, ids, GenerationSettings(max_new_tokens=4))
+
+
+def test_chat_template_trains_and_predicts_through_finetune(chaotic_model, tmp_path):  # noqa: F811
+    """From a model whose output depends on its prompt (a fresh tiny model says the same to every prompt)."""
     test_file = tmp_path / "test.txt"
     test_file.write_text(SOURCE + "\n")
     argv = [
-        "--model_name_or_path", str(tiny_model("qwen2")), "--prompt_template", "chat",
+        "--model_name_or_path", chaotic_model("qwen2")[0], "--prompt_template", "chat",
         "--train_file", str(SAMPLE / "train.jsonl"), "--max_train_samples", "8",
         "--test_file", str(test_file), "--output_dir", str(tmp_path / "run"),
         "--do_train", "--do_predict", "--max_steps", "1", "--per_device_train_batch_size", "4",
@@ -62,7 +72,13 @@ def test_chat_template_trains_and_predicts_through_finetune(tiny_model, tmp_path
     ]  # fmt: skip
     assert finetune.main(argv) == 0
     assert json.loads((tmp_path / "run" / "run_args.json").read_text())["prompt_template"] == "chat"
-    assert len((tmp_path / "run" / "generated_predictions.txt").read_text().splitlines()) == 1
+    # Predicted from the chat prompt: what the trained model says to it, not to another template's prompt.
+    run = str(tmp_path / "run")
+    tokenizer = load_tokenizer(run)
+    model = load_model(run, CLM, load_config(run), tokenizer).eval()
+    said = {template: said_to(model, tokenizer, template) for template in ("chat", "gec")}
+    assert said["chat"] != said["gec"]
+    assert (tmp_path / "run" / "generated_predictions.txt").read_text() == said["chat"] + "\n"
 
 
 def test_chat_template_without_one_in_the_tokenizer_is_a_clear_error(tiny_model, tmp_path, capsys):
