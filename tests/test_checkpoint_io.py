@@ -7,11 +7,12 @@ import json
 
 import pytest
 import torch
-from convert_checkpoint import convert, main
 from safetensors.torch import load_file
 
 from conftest import REPO, SAMPLE, run_deepspeed
 from ftkit.args import parse_args
+from ftkit.commands.convert_checkpoint import convert, main
+from ftkit.frameworks import CLM, FRAMEWORKS
 from ftkit.loading import load_device_map
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.training import build_trainer
@@ -38,14 +39,15 @@ def assert_same(expected, actual):
 
 def load(path, framework="clm"):
     tokenizer = load_tokenizer(str(path))
-    return load_model(str(path), framework, load_config(str(path)), tokenizer, dtype=torch.float32)
+    config = load_config(str(path))
+    return load_model(str(path), FRAMEWORKS[framework], config, tokenizer, dtype=torch.float32)
 
 
 def test_trainer_saves_shards_that_reload_to_identical_weights(tiny_model, tmp_path):
     original = load(tiny_model("llama"))
     argv = ["--model_name_or_path", str(tiny_model("llama")), "--output_dir", str(tmp_path / "run")]
     training_args = parse_args([*argv, "--use_cpu", "--save_shard_size", "100KB"])[2]
-    trainer = build_trainer(original, load_tokenizer(str(tiny_model("llama"))), training_args, "clm")
+    trainer = build_trainer(original, load_tokenizer(str(tiny_model("llama"))), training_args, CLM)
 
     trainer.save_model(str(tmp_path / "saved"))
 
@@ -63,7 +65,7 @@ def test_default_shard_size_keeps_a_small_model_in_one_file(tiny_model, tmp_path
     training_args = parse_args(["--model_name_or_path", "x", "--output_dir", str(tmp_path), "--use_cpu"])[2]
     assert training_args.save_shard_size == "5GB"
     model = load(tiny_model("llama"))
-    build_trainer(model, load_tokenizer(str(tiny_model("llama"))), training_args, "clm").save_model()
+    build_trainer(model, load_tokenizer(str(tiny_model("llama"))), training_args, CLM).save_model()
     assert (tmp_path / "model.safetensors").is_file() and not shards(tmp_path)
 
 
