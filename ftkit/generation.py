@@ -22,6 +22,7 @@ from transformers import (
 from transformers.generation.utils import ALL_CACHE_NAMES
 from transformers.modeling_outputs import BaseModelOutput
 
+from ftkit.adapters import is_prompt_learning
 from ftkit.data import IGNORE_INDEX
 from ftkit.frameworks import Framework, framework_of
 
@@ -116,9 +117,7 @@ def releases_finished_rows(model: PreTrainedModel, gen_kwargs: dict[str, Any], s
     learning adapter (PEFT's own generate prepends its virtual tokens to input_ids, which the encoder pass
     here would bypass)."""
     greedy = gen_kwargs.get("num_beams") in (None, 1) and not gen_kwargs.get("do_sample")
-    peft_config = getattr(model, "active_peft_config", None)
-    prompt_learning = peft_config is not None and peft_config.is_prompt_learning
-    if prompt_learning and framework_of(model.config).encoder_decoder:
+    if is_prompt_learning(model) and framework_of(model.config).encoder_decoder:
         return False
     return greedy and "max_new_tokens" in gen_kwargs and not synced_gpus
 
