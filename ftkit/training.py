@@ -353,7 +353,7 @@ def predict(
     at_limit = int(at_length_limit(generated, stop_ids, max_new_tokens).sum())
     texts = decode(tokenizer, generated, stop_ids)
     in_order = [""] * len(dataset)
-    for position, text in zip(range(len(order)), texts, strict=True):
+    for position, text in zip(order, texts, strict=True):
         in_order[position] = text
     if main_process:
         logger.info(
