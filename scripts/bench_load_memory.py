@@ -20,10 +20,9 @@ done, process group joined) and nothing is loaded:
              included) does not count, since the kernel reclaims it whenever memory is short. The last
              line uses it by default (--measure processes).
   machine    MemTotal - MemAvailable from /proc/meminfo, every 20 ms: the same accounting for the whole
-             machine, so everything else on it adds noise. On this 2-core VM, with nothing else running,
-             it ended 0.5-0.7x the checkpoint below the workers' own figure whenever they loaded our way
-             (ZeRO-2 and ZeRO-3 alike): memory outside the workers left it. Printed beside the other on
-             every line as a cross-check.
+             machine, so everything else on it adds noise: memory that other processes free while the
+             workers load lowers it (on a small VM it ended below the workers' own figure). Printed beside
+             the other on every line as a cross-check.
 
 Figures are multiples of the checkpoint's size on disk: `peak` is the highest level during loading, `held`
 the level once every process has loaded (what the loaded models hold), `overhead` = peak - held. With
@@ -47,7 +46,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 GIB = 1024**3
 SAMPLE_SECONDS = 0.02
@@ -108,6 +106,7 @@ def worker(way: str, model_dir: str, device: str, scratch: Path) -> None:
         from types import SimpleNamespace
 
         from ftkit.args import parse_args
+        from ftkit.frameworks import framework_of
         from ftkit.loading import init_distributed_if_launched, load_device_map
         from ftkit.modeling import load_config, load_model, weights_dtype
 
@@ -119,7 +118,7 @@ def worker(way: str, model_dir: str, device: str, scratch: Path) -> None:
         argv += ["--bf16"] if bf16 else []
         training_args = parse_args(argv)[2]
         init_distributed_if_launched(True)
-        framework = "seq2seq" if config.is_encoder_decoder else "clm"
+        framework = framework_of(config)
         # Loading reads the tokenizer's pad id only; a random checkpoint has no tokenizer.
         tokenizer = SimpleNamespace(pad_token_id=config.pad_token_id or 0)
 
@@ -189,8 +188,8 @@ class Sampler(threading.Thread):
 
     def settled_level(self) -> float:
         """The machine's used memory once it has stopped falling: memory that a previous run's processes
-        freed keeps leaving the figure for seconds after they exit (measured here: 0.5-0.7 GiB within 5 s
-        of four processes freeing 4 GiB), which would otherwise count as memory loading gave back."""
+        freed keeps leaving the figure for seconds after they exit, which would otherwise count as memory
+        loading gave back."""
         level = float("inf")
         for _ in range(SETTLE_MAX_SECONDS):
             time.sleep(1.0)

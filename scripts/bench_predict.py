@@ -27,72 +27,68 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import torch
+import transformers
+from datasets import Dataset
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTrainingArguments
 
-import torch  # noqa: E402
-import transformers  # noqa: E402
-from datasets import Dataset  # noqa: E402
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, Seq2SeqTrainingArguments  # noqa: E402
-
-from ftkit.args import DataArguments  # noqa: E402
-from ftkit.data import PaddingCollator, encode_dataset, read_examples  # noqa: E402
-from ftkit.generation import decode, generation_kwargs, generation_padding_side, new_tokens  # noqa: E402
-from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype  # noqa: E402
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES  # noqa: E402
-from ftkit.training import GecTrainer, build_trainer, predict  # noqa: E402
+from ftkit.args import DataArguments
+from ftkit.data import PaddingCollator, encode_dataset, read_examples
+from ftkit.frameworks import Framework, framework_of
+from ftkit.generation import decode, generation_kwargs
+from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES
+from ftkit.training import GecTrainer, build_trainer, predict
 
 
-def plain_loop(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    framework: str,
-    dataset: Dataset,
-    batch_size: int,
-    gen_kwargs: dict,
-) -> list[str]:
+@dataclass(frozen=True)
+class Generator:
+    """One `generate` call on a padded batch and the answers decoded, as both hand-written loops make it
+    (decoded as ours is, so that the texts compare)."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    framework: Framework
+    gen_kwargs: dict
+
+    def __call__(self, batch: dict[str, torch.Tensor]) -> list[str]:
+        generated = self.model.generate(**batch, **self.gen_kwargs)
+        answers = self.framework.new_tokens(generated, batch["input_ids"].shape[1])
+        return decode(self.tokenizer, answers.tolist())
+
+
+def plain_loop(generate: Generator, dataset: Dataset, batch_size: int) -> list[str]:
     """What a first script does: batches in file order, generated one after another (decoder-only prompts
     padded on the left, encoder inputs on the right, as generation needs)."""
-    collate = PaddingCollator(tokenizer, padding_side=generation_padding_side(framework))
+    collate = PaddingCollator(generate.tokenizer, padding_side=generate.framework.generation_padding_side)
     outputs: list[str] = []
     with torch.inference_mode():
         for start in range(0, len(dataset), batch_size):
             rows = dataset.select(range(start, min(start + batch_size, len(dataset))))
-            batch = {k: v.to(model.device) for k, v in collate(list(rows)).items()}
-            generated = model.generate(**batch, **gen_kwargs)
-            generated = new_tokens(generated, batch["input_ids"].shape[1], framework)
-            outputs.extend(decode(tokenizer, generated.tolist()))
+            batch = {k: v.to(generate.model.device) for k, v in collate(list(rows)).items()}
+            outputs.extend(generate(batch))
     return outputs
 
 
-def careful_loop(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    framework: str,
-    dataset: Dataset,
-    batch_size: int,
-    gen_kwargs: dict,
-) -> list[str]:
+def careful_loop(generate: Generator, dataset: Dataset, batch_size: int) -> list[str]:
     """What the generation docs teach: sort the inputs by length so a batch holds little padding, pad
     decoder-only prompts on the left, one `generate` call per batch, then put the outputs back in input
-    order. Decoded as ours is, so that the texts compare."""
+    order."""
     prompts = list(dataset["input_ids"])
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
     outputs = [""] * len(prompts)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            batch = tokenizer.pad(
+            batch = generate.tokenizer.pad(
                 {"input_ids": [prompts[i] for i in rows]},
-                padding_side=generation_padding_side(framework),
+                padding_side=generate.framework.generation_padding_side,
                 return_tensors="pt",
-            ).to(model.device)
-            generated = model.generate(**batch, **gen_kwargs)
-            generated = new_tokens(generated, batch["input_ids"].shape[1], framework)
-            for row, text in zip(rows, decode(tokenizer, generated.tolist()), strict=True):
+            ).to(generate.model.device)
+            for row, text in zip(rows, generate(batch), strict=True):
                 outputs[row] = text
     return outputs
 
@@ -100,7 +96,7 @@ def careful_loop(
 def prediction_trainer(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    framework: str,
+    framework: Framework,
     batch_size: int,
     bf16: bool,
     scratch: str,
@@ -162,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sources = read_examples(args.inputs, require_target=False)["source"][: args.limit]
     config = load_config(args.model_name_or_path)
-    framework = "seq2seq" if config.is_encoder_decoder else "clm"
+    framework = framework_of(config)
     tokenizer = load_tokenizer(args.model_name_or_path)
     dtype = weights_dtype(training=False, deepspeed=False, bf16=args.bf16, fp16=False)
     model = load_model(args.model_name_or_path, framework, config, tokenizer, dtype).eval()
@@ -182,16 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         device = f"CPU, {torch.get_num_threads()} threads"
     print(
-        f"{args.model_name_or_path} ({framework}) on {device}: {len(sources)} inputs of "
+        f"{args.model_name_or_path} ({framework.name}) on {device}: {len(sources)} inputs of "
         f"{min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.1f}), "
         f"batch {args.batch_size}, {gen_kwargs}; {load_average()}"
     )
-    loop_args = (model, tokenizer, framework)
+    generate = Generator(model, tokenizer, framework, gen_kwargs)
     with tempfile.TemporaryDirectory() as scratch:
         trainer = prediction_trainer(model, tokenizer, framework, args.batch_size, args.bf16, scratch)
         ways = {
-            "plain": partial(plain_loop, *loop_args, batch_size=args.batch_size, gen_kwargs=gen_kwargs),
-            "careful": partial(careful_loop, *loop_args, batch_size=args.batch_size, gen_kwargs=gen_kwargs),
+            "plain": partial(plain_loop, generate, batch_size=args.batch_size),
+            "careful": partial(careful_loop, generate, batch_size=args.batch_size),
             "ours": partial(predict, trainer, gen_kwargs=gen_kwargs),
         }
         # Warm-up (allocator, kernels, lazy imports): no timing pays for first use.

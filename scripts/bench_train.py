@@ -9,8 +9,9 @@ in a fresh process, once without DeepSpeed and once under the deepspeed launcher
                               tokenisation, DataCollatorForSeq2Seq dynamic padding, length grouping
     trl                       TRL SFTTrainer on prompt/completion ids, length grouping (trl_sft.py)
     trl_padding_free          the same with padding_free=True
-    llamafactory              LLaMA-Factory 0.9.5 with its defaults (gradient checkpointing on, random order),
-                              from its own virtualenv (--make_peer_venvs creates it: it pins other versions)
+    llamafactory              LLaMA-Factory (the release LLAMAFACTORY pins) with its defaults (gradient
+                              checkpointing on, random order), from its own virtualenv (--make_peer_venvs
+                              creates it: it pins other versions)
     llamafactory_tuned        LLaMA-Factory without gradient checkpointing, length grouping
     llamafactory_packing      LLaMA-Factory with packing + neat_packing (rows of at most 256 tokens)
 LLaMA-Factory reads the data as alpaca rows with a template registered from ours (bench_peers/
@@ -52,17 +53,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from datasets import Dataset
+from transformers import AutoConfig, PreTrainedTokenizerBase
+
+from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, read_examples
+from ftkit.frameworks import CLM, framework_of
+from ftkit.modeling import load_model, load_tokenizer
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt
+
 REPO = Path(__file__).resolve().parents[1]
 PEERS_DIR = REPO / "scripts" / "bench_peers"
-sys.path.insert(0, str(REPO))
-
-import torch  # noqa: E402
-from datasets import Dataset  # noqa: E402
-from transformers import AutoConfig, PreTrainedTokenizerBase  # noqa: E402
-
-from ftkit.data import IGNORE_INDEX, PaddingCollator, encode_dataset, read_examples  # noqa: E402
-from ftkit.modeling import load_model, load_tokenizer  # noqa: E402
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, build_prompt  # noqa: E402
 
 ENGINES = ("plain", "deepspeed")
 LLAMAFACTORY = "llamafactory==0.9.5"
@@ -339,7 +340,7 @@ def count_mismatch(reference: dict[str, list[int]], counts: dict[str, list[int]]
 @torch.no_grad()
 def held_out_loss(path: Path, tokenizer: PreTrainedTokenizerBase, dataset: Dataset) -> float:
     """Mean loss per target token of the model in `path` on `dataset`."""
-    model = load_model(str(path), "clm", AutoConfig.from_pretrained(path), tokenizer, torch.float32)
+    model = load_model(str(path), CLM, AutoConfig.from_pretrained(path), tokenizer, torch.float32)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).eval()
     collator = PaddingCollator(tokenizer)
@@ -417,7 +418,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     args, extra = parse(sys.argv[1:] if argv is None else argv)
-    if AutoConfig.from_pretrained(args.model).is_encoder_decoder:
+    if framework_of(AutoConfig.from_pretrained(args.model)) is not CLM:
         raise SystemExit(f"{args.model}: the race is for decoder-only models (TRL's and LLaMA-Factory's SFT)")
     if args.make_peer_venvs:
         make_peer_venv(args.peer_venvs)
@@ -431,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     held_out = slice(n, n + args.eval_samples) if len(sources) > n else slice(args.eval_samples)
     tokenizer = load_tokenizer(str(args.model))
     encode = lambda s, t: encode_dataset(  # noqa: E731
-        Dataset.from_dict({"source": s, "target": t}), "clm", tokenizer, DEFAULT_TEMPLATE, 256, 256
+        Dataset.from_dict({"source": s, "target": t}), CLM, tokenizer, DEFAULT_TEMPLATE, 256, 256
     )
     reference = example_counts(encode(sources[:n], targets[:n]))
     held_out_set = encode(sources[held_out], targets[held_out])

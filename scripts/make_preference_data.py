@@ -24,19 +24,20 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ftkit.args import DataArguments, count  # noqa: E402
-from ftkit.data import EXAMPLE_ROW, DataError, encode_prompts, read_jsonl_rows  # noqa: E402
-from ftkit.generation import (  # noqa: E402
+from ftkit.args import DataArguments, count
+from ftkit.data import EXAMPLE_ROW, DataError, encode_prompts, read_jsonl_rows
+from ftkit.frameworks import CLM
+from ftkit.generation import (
     GenerationSettings,
     decode,
     stop_token_ids,
-    template_for,
-    write_lines,
 )
-from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer  # noqa: E402
-from ftkit.preference import read_gold_sentences, sentence_f05  # noqa: E402
-from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, TemplateError  # noqa: E402
+from ftkit.integrity import template_for
+from ftkit.modeling import ModelLoadError, load_config, load_model, load_tokenizer
+from ftkit.prediction_files import write_lines
+from ftkit.preference_data import read_gold_sentences
+from ftkit.rewards import sentence_f05
+from ftkit.templates import DEFAULT_TEMPLATE, TEMPLATES, TemplateError
 
 logger = logging.getLogger("make_preference_data")
 
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         prompt_ids = encode_prompts(
             [s.source for s in sentences], tokenizer, template, args.max_source_length
         )["input_ids"]
-        model = load_model(args.model_name_or_path, "clm", config, tokenizer, dtype="auto")
+        model = load_model(args.model_name_or_path, CLM, config, tokenizer, dtype="auto")
     except (DataError, ModelLoadError, TemplateError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

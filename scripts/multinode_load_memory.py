@@ -28,7 +28,6 @@ import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 MIB = 1024**2
 REPORT = "MEMORY "
 
@@ -47,6 +46,7 @@ def worker(model_dir: str, scratch: Path) -> None:
     import torch.distributed as dist
 
     from ftkit.args import parse_args
+    from ftkit.frameworks import CLM
     from ftkit.loading import init_distributed_if_launched
     from ftkit.modeling import load_config, load_model, weights_dtype
 
@@ -67,7 +67,7 @@ def worker(model_dir: str, scratch: Path) -> None:
     dist.barrier()
     # Loading reads the tokenizer's pad id only; a random checkpoint has no tokenizer.
     tokenizer = SimpleNamespace(pad_token_id=config.pad_token_id or 0)
-    model = load_model(model_dir, "clm", config, tokenizer, weights_dtype(True, True, bf16, False))
+    model = load_model(model_dir, CLM, config, tokenizer, weights_dtype(True, True, bf16, False))
     with torch.no_grad():  # a memory-mapped tensor is only read when first touched
         for parameter in model.parameters():
             getattr(parameter, "ds_tensor", parameter).sum()

@@ -6,11 +6,12 @@ import re
 
 import pytest
 import torch
-from bench_predict import careful_loop, main, plain_loop, prediction_trainer
+from bench_predict import Generator, careful_loop, main, plain_loop, prediction_trainer
 from datasets import Dataset
 
 from conftest import EVAL_SAMPLE
 from ftkit.data import encode_dataset
+from ftkit.frameworks import framework_of
 from ftkit.generation import generation_kwargs
 from ftkit.modeling import load_config, load_model, load_tokenizer
 from ftkit.training import predict
@@ -40,10 +41,6 @@ def chaotic(tiny_model, tmp_path_factory):
     return get
 
 
-def framework_of(config):
-    return "seq2seq" if config.is_encoder_decoder else "clm"
-
-
 @pytest.fixture
 def inputs(tmp_path):
     """Sample sentences of mixed lengths, in an order that length sorting changes."""
@@ -68,8 +65,9 @@ def test_sorted_batches_equal_both_loops_in_order(chaotic, inputs, tmp_path, fam
     )
     kwargs = generation_kwargs(num_beams, 8)
 
-    plain = plain_loop(model, tokenizer, framework, dataset, 7, kwargs)
-    careful = careful_loop(model, tokenizer, framework, dataset, 7, kwargs)
+    generate = Generator(model, tokenizer, framework, kwargs)
+    plain = plain_loop(generate, dataset, 7)
+    careful = careful_loop(generate, dataset, 7)
     trainer = prediction_trainer(model, tokenizer, framework, 7, False, str(tmp_path))
     ours = predict(trainer, dataset, kwargs)
     assert ours == plain

@@ -10,6 +10,7 @@ from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem
 from transformers import LlamaConfig
 
 from ftkit.commands.estimate_memory import GIB, count_model_params, estimate, main, parse_count
+from ftkit.frameworks import framework_of
 from ftkit.modeling import load_config, load_model, load_tokenizer
 
 P3B = 3_000_000_000
@@ -79,8 +80,8 @@ def test_figures_are_deepspeeds_own(gpus, nodes):
 def test_model_folder_is_counted_on_the_meta_device(tiny_model, family):
     path = tiny_model(family)
     total, largest = count_model_params(path)
-    framework = "seq2seq" if family == "t5" else "clm"
-    model = load_model(str(path), framework, load_config(str(path)), load_tokenizer(str(path)))
+    config = load_config(str(path))
+    model = load_model(str(path), framework_of(config), config, load_tokenizer(str(path)))
     assert total == sum(p.numel() for p in model.parameters())  # tied weights once
     assert largest == model.get_input_embeddings().weight.numel()
 

@@ -9,6 +9,7 @@ from make_tiny_model import CHATML_TEMPLATE, make_tiny_model
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Qwen2Tokenizer
 
 from conftest import REPO
+from ftkit.frameworks import CLM
 from ftkit.modeling import load_config, load_model, load_tokenizer
 
 SAMPLE_ZH = REPO / "data" / "sample_zh"
@@ -71,7 +72,7 @@ def test_chat_template_is_chatml(qwen2):
 
 def test_model_loads_through_the_toolkit_and_computes_a_loss(qwen2):
     tokenizer = load_tokenizer(str(qwen2))
-    model = load_model(str(qwen2), "clm", load_config(str(qwen2)), tokenizer, dtype=torch.float32)
+    model = load_model(str(qwen2), CLM, load_config(str(qwen2)), tokenizer, dtype=torch.float32)
     batch = tokenizer(["他跑得很快。"], return_tensors="pt")
     loss = model(**batch, labels=batch["input_ids"]).loss
     # A random model is near-uniform over the vocabulary.
