@@ -17,14 +17,15 @@ import os
 import torch
 
 from ftkit.adapters import quantization_config, wrap_for_training
-from ftkit.args import parse_args, validate_args
+from ftkit.args import parse_args
 from ftkit.checkpointing import resolve_resume_checkpoint
 from ftkit.cli import exit_process, run_entry_point, setup_logging
 from ftkit.data import encode_dataset, load_dataset_file
-from ftkit.generation import generation_kwargs, prediction_stats_path, template_for, write_lines
-from ftkit.integrity import run_arguments
+from ftkit.generation import generation_kwargs
+from ftkit.integrity import run_arguments, template_for
 from ftkit.loading import init_distributed_if_launched, load_device_map
 from ftkit.modeling import load_config, load_model, load_tokenizer, weights_dtype
+from ftkit.prediction_files import prediction_stats_path, write_lines
 from ftkit.training import (
     build_trainer,
     evaluate_and_save,
@@ -32,6 +33,7 @@ from ftkit.training import (
     predict,
     train_and_save,
 )
+from ftkit.validation import validate_args
 
 logger = logging.getLogger("finetune")
 
@@ -49,7 +51,9 @@ def run(argv: list[str] | None = None) -> None:
     # another run's are reported, never picked.
     resume_from = run_args = None
     if training_args.do_train:
-        run_args = run_arguments(framework, model_args, data_args, training_args, checkpoint_args, peft_args)
+        run_args = run_arguments(
+            framework.name, model_args, data_args, training_args, checkpoint_args, peft_args
+        )
         resume_from = resolve_resume_checkpoint(
             training_args.output_dir,
             training_args.resume_from_checkpoint,

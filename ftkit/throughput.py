@@ -19,8 +19,8 @@ Definitions (one process; under several processes counts are summed over ranks a
 Training time runs from the first step after a log to the next log, so evaluation and checkpointing
 between logs are not counted against throughput.
 
-LOGGING_STEPS is the logging interval of every stage when --logging_steps is not given. The parameter counts
-the run logs (count_parameters) and the FLOPs count their full sizes, under ZeRO-3 and 4-bit quantization too.
+The parameter counts the run logs (count_parameters) and the FLOPs count full sizes, under ZeRO-3 and 4-bit
+quantization too.
 """
 
 from __future__ import annotations
@@ -50,10 +50,6 @@ GPU_PEAK_FLOPS = (
     ("A100", 312e12),
     ("V100", 125e12),
 )
-
-# A share of the run's steps (the Trainer reads an interval below 1 so): 50 logs a run, whatever its length.
-# A fixed count logs nothing in a run shorter than it (GRPO's 10 in a 6-step run) and floods a long one.
-LOGGING_STEPS = 0.02
 
 # Counter slots: encoder tokens (all, non-padding), decoder tokens (all, non-padding), samples.
 ENC_ALL, ENC_REAL, DEC_ALL, DEC_REAL, SAMPLES = range(5)

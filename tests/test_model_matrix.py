@@ -10,7 +10,7 @@ Where each part runs (FAMILIES says which families, so the README's table cannot
   LoRA         finetune.py --finetuning_type lora with the family's --lora_target, in process; then the
                adapter folder, merged, gives the same logits.
   truncation   ftkit.data.encode_dataset, in process.
-  preference   ftkit.preference's DPO and GRPO encodings against SFT's (decoder-only families).
+  preference   ftkit.preference_data's DPO and GRPO encodings against SFT's (decoder-only families).
   ZeRO-3       prediction in two processes (synced generation) for the families marked zero3 (slow), from
                the 10x model.
 """
