@@ -779,7 +779,8 @@ class CrashSafeCheckpointMixin:
         self.max_non_finite_steps = CheckpointArguments.max_non_finite_steps  # the flag's default
         self.diverged_at_step: int | None = None
         self._weights_checked = False
-        self._non_finite_losses = 0  # micro-batches of the current optimizer step
+        # Micro-batches of the current optimizer step, counted on the device and read at the step's end.
+        self._non_finite_losses: int | torch.Tensor = 0
         self._non_finite_since_log = 0
         self._non_finite_in_a_row = 0
         self._grad_norm: float | torch.Tensor | None = None
@@ -864,8 +865,7 @@ class CrashSafeCheckpointMixin:
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         loss = super().training_step(model, inputs, num_items_in_batch)
-        if not torch.isfinite(loss).all():
-            self._non_finite_losses += 1
+        self._non_finite_losses = self._non_finite_losses + (~torch.isfinite(loss)).any().int()
         return loss
 
     def _get_grad_norm(self, model, grad_norm=None):
@@ -881,12 +881,13 @@ class CrashSafeCheckpointMixin:
 
     def _count_non_finite_step(self) -> None:
         norm, self._grad_norm = self._grad_norm, None
-        # Read now, not a step late: this step's checkpoint depends on it (a lagged check would let a
-        # non-finite checkpoint through). transformers itself reads the norm every step under DeepSpeed.
+        # The loss count and the norm are read on the host here, once per optimizer step and not a step late:
+        # this step's checkpoint depends on them (a lagged check would let a non-finite checkpoint through).
+        # transformers itself reads the norm every step under DeepSpeed.
         # An fp16 step skipped for overflow left the weights as they were: the loss scaler's business.
         bad_norm = norm is not None and not math.isfinite(float(norm))
         bad_norm = bad_norm and not self.accelerator.optimizer_step_was_skipped
-        losses, self._non_finite_losses = self._non_finite_losses, 0
+        losses, self._non_finite_losses = int(self._non_finite_losses), 0
         self._non_finite_since_log += losses
         if not any_process(bool(losses) or bad_norm):
             self._non_finite_in_a_row = 0
