@@ -82,10 +82,10 @@ def command() -> int:
     - No PyTorch: spaCy's thinc imports it whenever it is installed (a third of this command's start),
       though spaCy's English pipeline computes with numpy alone and nothing here uses it. A library user
       may import PyTorch later, so only this process goes without it.
-    - No garbage collection: every full collection walks all of spaCy's model (hundreds of thousands of
-      objects), a dozen times in one scoring, and the forked workers would copy each page it touches.
-      What a collection would free is freed at exit; the collector's last walk, at exit, skips it all
-      (frozen).
+    - No garbage collection: each full collection walks every object of spaCy's model and of the parses,
+      and a forked worker's would copy every page it touches (the collector writes to what it visits);
+      what a collection would free here is freed at exit anyway. The collector's last walk, at exit,
+      skips it all (frozen).
     """
     sys.modules.setdefault("torch", None)
     gc.disable()
