@@ -85,10 +85,11 @@ def command() -> int:
     - No garbage collection: each full collection walks every object of spaCy's model and of the parses,
       and a forked worker's would copy every page it touches (the collector writes to what it visits);
       what a collection would free here is freed at exit anyway. The collector's last walk, at exit,
-      skips it all (frozen).
+      skips it all (frozen). Threshold 0, not gc.disable(): spaCy's msgpack loader (srsly) switches the
+      collector back on after each load.
     """
     sys.modules.setdefault("torch", None)
-    gc.disable()
+    gc.set_threshold(0)
     try:
         return main()
     finally:
