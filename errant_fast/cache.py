@@ -18,6 +18,7 @@ from pathlib import Path
 
 import errant
 import spacy
+from spacy.attrs import ORTH
 from spacy.tokens import Doc, DocBin
 
 logger = logging.getLogger(__name__)
@@ -110,42 +111,76 @@ class Cache:
 
 
 class StoredParses:
-    """A cache file's source parses, each segment rebuilt into Docs only when a sentence of it is needed,
-    in the process that needs it: rebuilding costs about a third of parsing, and most sentences of a
-    scoring need no source parse (unchanged outputs, edits from the cache)."""
+    """A cache file's source parses, rebuilt into Docs only for the sentences a process needs, in that
+    process: rebuilding costs about a third of parsing, and most sentences of a scoring need no source
+    parse (unchanged outputs, edits from the cache)."""
 
     def __init__(self, segments: list[tuple[list[int], bytes]]):
         self.segments = segments
-        self.segment_of = {i: k for k, (indices, _) in enumerate(segments) for i in indices}
+        self.where = {i: (k, p) for k, (indices, _) in enumerate(segments) for p, i in enumerate(indices)}
         self.docs: dict[int, Doc] = {}
-        self.read: set[int] = set()  # numbers of the segments rebuilt (or found damaged) here
+        self.bins: dict[int, DocBin] = {}  # segment number -> its DocBin, read here
         self.damaged: dict[int, str] = {}  # segment number -> what is wrong with it
 
     def get(self, needed: Iterable[int], vocab) -> dict[int, Doc]:
         """The stored parses of the `needed` sentences that have one; a damaged segment's sentences have
         none (they are parsed again) and it goes into `damaged`."""
         needed = list(needed)
-        for k in sorted({self.segment_of[i] for i in needed if i in self.segment_of} - self.read):
-            self.read.add(k)
-            try:
-                self.docs.update(deserialise(self.segments[k], vocab))
-            except (ValueError, zlib.error) as e:
-                self.damaged[k] = str(e)
+        for i in needed:
+            if i in self.docs or i not in self.where:
+                continue
+            k, position = self.where[i]
+            if k in self.damaged:
+                continue
+            if k not in self.bins:
+                indices, data = self.segments[k]
+                try:
+                    self.bins[k] = read(data, len(indices), vocab)
+                except (ValueError, zlib.error) as e:
+                    self.damaged[k] = str(e)
+                    continue
+            self.docs[i] = rebuild(self.bins[k], position, vocab)
         return {i: self.docs[i] for i in needed if i in self.docs}
 
 
 def serialise(docs: dict[int, Doc]) -> tuple[list[int], bytes]:
     """Sentence numbers and a DocBin of their parses (every annotation ERRANT reads: tags, POS, lemmas,
-    dependencies; no user data: msgpack-ing it per Doc cost more than the parse)."""
+    dependencies; no user data, categories or spans: msgpack-ing user data per Doc cost more than the
+    parse)."""
     stored = DocBin(store_user_data=False)
     for doc in docs.values():
         stored.add(doc)
     return list(docs), stored.to_bytes()
 
 
+def read(data: bytes, count: int, vocab) -> DocBin:
+    """serialise's DocBin of `count` parses, its strings added to `vocab`.
+
+    Raises:
+        ValueError: damaged data, or another number of parses.
+    """
+    stored = DocBin().from_bytes(data)
+    if len(stored) != count:
+        raise ValueError(f"{count} sentence numbers for {len(stored)} parses")
+    for string in stored.strings:
+        vocab.strings.add(string)
+    return stored
+
+
+def rebuild(stored: DocBin, position: int, vocab) -> Doc:
+    """The Doc at `position` of `stored` (read's), as `DocBin.get_docs` rebuilds each of them: from the
+    same words, spaces and annotation arrays (serialise stores no categories, spans or user data, the
+    rest of what get_docs restores). get_docs rebuilds every Doc of a DocBin and makes a lexeme of each
+    string in it; here only the Docs needed are rebuilt, and the strings are only added to the vocab's
+    string store (a lexeme is made when a word needs one, from the string alone, so it is the same)."""
+    tokens = stored.tokens[position]
+    spaces = None if stored.flags[position].get("has_unknown_spaces") else stored.spaces[position]
+    doc = Doc(vocab, words=tokens[:, stored.attrs.index(ORTH)], spaces=spaces)
+    return doc.from_array(stored.attrs, tokens)
+
+
 def deserialise(serialised: tuple[list[int], bytes], vocab) -> dict[int, Doc]:
+    """serialise's segment back to its sentence numbers and Docs."""
     indices, data = serialised
-    docs = list(DocBin().from_bytes(data).get_docs(vocab))
-    if len(docs) != len(indices):
-        raise ValueError(f"{len(indices)} sentence numbers for {len(docs)} parses")
-    return dict(zip(indices, docs, strict=True))
+    stored = read(data, len(indices), vocab)
+    return {i: rebuild(stored, position, vocab) for position, i in enumerate(indices)}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import spacy
 from errant.alignment import Alignment
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 
 from errant_fast import Options, find_model, load_annotator, reference, score_files, system_m2
 from errant_fast import cli as errant_score
@@ -271,7 +271,7 @@ def test_batched_and_cached_parses_equal_errants_own(excerpt, loaded):
     """Batches of ERRANT's pre-tokenised Docs through load_annotator's pipeline (faster attribute ruler
     and lemmatizer), and those Docs back from the cache, annotate every token as spaCy's own pipeline
     does on Annotator.parse's Docs, one sentence at a time."""
-    from errant_fast.cache import deserialise, serialise
+    from errant_fast.cache import StoredParses, deserialise, serialise
     from errant_fast.edits import _Job
 
     def annotations(doc):
@@ -284,10 +284,17 @@ def test_batched_and_cached_parses_equal_errants_own(excerpt, loaded):
     ).read_text().splitlines()
     spacys = spacy.load(find_model(), disable=["ner"])  # not made faster as load_annotator's is
     own = [annotations(spacys(Doc(spacys.vocab, text.split()))) for text in texts]
-    batched = _Job(loaded, Options(), {}).parse(texts)
+    batched = _Job(loaded, Options(), StoredParses([])).parse(texts)
     assert [annotations(doc) for doc in batched] == own
-    stored = deserialise(serialise(dict(enumerate(batched))), loaded.annotator.nlp.vocab)
+    vocab = loaded.annotator.nlp.vocab
+    segment = serialise(dict(enumerate(batched)))
+    stored = deserialise(segment, vocab)
     assert [annotations(stored[i]) for i in range(len(texts))] == own
+    # Rebuilt as DocBin.get_docs rebuilds them (text and spaces too), and one by one alike.
+    assert [stored[i].to_json() for i in range(len(texts))] == [
+        doc.to_json() for doc in DocBin().from_bytes(segment[1]).get_docs(vocab)
+    ]
+    assert StoredParses([segment]).get([3, 1], vocab)[3].to_json() == stored[3].to_json()
 
 
 def test_fast_attribute_ruler_equals_spacys(excerpt, loaded):
