@@ -29,6 +29,10 @@ LOGGING_STEPS = 0.02
 STAGES = ("rm", "dpo", "grpo")
 
 
+# --max_source_length and --max_target_length of every entry point, in tokens.
+MAX_LENGTH = 256
+
+
 class ConfigurationError(ValueError):
     """Arguments that cannot work together; the message says what to change."""
 
@@ -260,14 +264,14 @@ class DataArguments(CheckedArguments):
         },
     )
     max_source_length: int = field(
-        default=256,
+        default=MAX_LENGTH,
         metadata={
             "help": "Longest prompt in tokens; a longer prompt loses the end of its source (the template "
             "stays whole), counted in the log."
         },
     )
     max_target_length: int = field(
-        default=256,
+        default=MAX_LENGTH,
         metadata={
             "help": "Longest target in tokens (EOS included); also the generation limit in new tokens "
             "unless --generation_max_length is set."
@@ -500,14 +504,14 @@ class PreferenceArguments(CheckedArguments):
         },
     )
     max_source_length: int = field(
-        default=256,
+        default=MAX_LENGTH,
         metadata={
             "help": "Longest prompt in tokens (rm/dpo pairs, grpo prompts, the grpo reward model's input): a "
             "longer source is cut, the template around it kept whole, as in finetune.py."
         },
     )
     max_target_length: int = field(
-        default=256,
+        default=MAX_LENGTH,
         metadata={
             "help": "rm/dpo: longest answer in tokens (EOS included). grpo: see --max_completion_length."
         },
