@@ -122,11 +122,15 @@ def run_identity(resolved: dict[str, Any]) -> dict[str, Any]:
 
 
 def identity_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """'name: saved -> current' for each part of two identities that differs."""
+    """'name: saved -> current' for each part of two identities that differs.
+
+    An argument the saved run did not record (a flag its entry point gained later, such as preference
+    tuning's --lora_target) is not compared: nothing says it differed.
+    """
     return [
         f"{name}: {_short(saved.get(name))} -> {_short(current.get(name))}"
         for name in sorted(set(saved) | set(current))
-        if saved.get(name) != current.get(name)
+        if saved.get(name) != current.get(name) and (name in saved or name not in IDENTITY_ARGUMENTS)
     ]
 
 

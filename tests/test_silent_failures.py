@@ -25,7 +25,7 @@ import finetune
 import preference_tune
 from conftest import REPO, SAMPLE
 from ftkit.checkpointing import EXIT_DIVERGED, publish
-from ftkit.integrity import template_for
+from ftkit.integrity import identity_differences, template_for
 
 
 def train_argv(model: Path, output_dir: Path, *extra: str) -> list[str]:
@@ -283,3 +283,16 @@ def test_dpo_divergence_stops_preference_tune_too(tiny_model, tmp_path, capsys):
     assert "training diverged" in capsys.readouterr().err
     assert not (run / "model.safetensors").exists()
     assert_finite_checkpoints(run)
+
+
+def test_an_identity_argument_the_saved_run_did_not_record_is_not_compared():
+    saved = {"config_sha256": "a", "lora_r": 8}  # written before the entry point had --lora_target
+    assert identity_differences(saved, {**saved, "lora_target": "all-linear"}) == []
+    assert identity_differences(saved, {**saved, "lora_r": 16}) == ["lora_r: 8 -> 16"]
+    assert identity_differences(
+        {**saved, "lora_target": "q_proj"}, {**saved, "lora_target": "all-linear"}
+    ) == ["lora_target: q_proj -> all-linear"]
+    # Not an argument: a saved run without a training-data hash still differs from one with it.
+    assert identity_differences(saved, {**saved, "train_file_sha256": "b"}) == [
+        "train_file_sha256: null -> b"
+    ]
