@@ -74,21 +74,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def keep_pytorch_out() -> None:
+    """Make `import torch` fail in this process, for a command that scores with ERRANT and uses nothing else
+    PyTorch serves: spaCy's thinc imports PyTorch whenever it is installed (much of errant-score's start),
+    though spaCy's English pipeline computes with numpy alone. Call it before spaCy is imported, and only in
+    such a command's own process: a library user may import PyTorch later."""
+    sys.modules.setdefault("torch", None)
+
+
 def command() -> int:
     """The errant-score process (the console script; scripts/errant_score.py): main() on its command line,
     with two settings that are right only for a process that scores once and exits, so never made by
     importing errant_fast or calling main().
 
-    - No PyTorch: spaCy's thinc imports it whenever it is installed (a third of this command's start),
-      though spaCy's English pipeline computes with numpy alone and nothing here uses it. A library user
-      may import PyTorch later, so only this process goes without it.
+    - No PyTorch (keep_pytorch_out).
     - No garbage collection: each full collection walks every object of spaCy's model and of the parses,
       and a forked worker's would copy every page it touches (the collector writes to what it visits);
       what a collection would free here is freed at exit anyway. The collector's last walk, at exit,
       skips it all (frozen). Threshold 0, not gc.disable(): spaCy's msgpack loader (srsly) switches the
       collector back on after each load.
     """
-    sys.modules.setdefault("torch", None)
+    keep_pytorch_out()
     gc.set_threshold(0)
     try:
         return main()

@@ -38,6 +38,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from errant_fast.cli import keep_pytorch_out
 from ftkit.prediction_files import STATS_SUFFIX
 from ftkit.run_files import MARKER, RUN_ARGS
 from m2scorer import M2FormatError, score_files
@@ -508,7 +509,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # As in scripts/errant_score.py: ERRANT's spaCy imports PyTorch through thinc (over a second of each
-    # ERRANT scoring), which neither spaCy's English pipeline nor this command uses.
-    sys.modules.setdefault("torch", None)
+    keep_pytorch_out()  # neither this command nor its ERRANT scoring uses PyTorch
     sys.exit(main())
