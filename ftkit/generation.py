@@ -177,10 +177,10 @@ def generate_releasing_finished(
 
     One `generate` call runs every row until the last one ends: a single row that never emits EOS (a
     repetition loop) keeps every finished row of its batch decoding up to the length limit. Here the batch
-    generates in stretches of
-    `first_stretch`, then twice as many new tokens, and so on; after each, the rows that have ended leave
-    the batch and the KV cache (and the encoder's output), and the rest continue from the cache. Each row's
-    tokens are the ones one call gives: a step computes every row on its own, whichever rows share its batch.
+    generates in stretches of `first_stretch`, then twice as many new tokens, and so on; after each, the rows
+    that have ended leave the batch and the KV cache (and the encoder's output), and the rest continue from
+    the cache. Each row's tokens are the ones one call gives: a step computes every row on its own,
+    whichever rows share its batch.
     """
     encoder_decoder = framework_of(model.config).encoder_decoder
     if encoder_decoder:
